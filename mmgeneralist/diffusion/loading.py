@@ -1,0 +1,73 @@
+"""Loading the parts of a text-to-image diffusion model from a diffusers-format folder.
+
+A diffusers-format folder (what ``save_pretrained`` / ``huggingface-cli download`` give)
+holds one sub-folder per part: ``unet/``, ``vae/``, ``text_encoder/``, ``tokenizer/``.
+``pretrained`` may be such a local folder, or a hub id (``org/name``) when the machine
+is online or the hub cache holds it. Every failure names the path and says how to fix it
+before any training starts.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+
+SUBFOLDERS = dict(unet='unet', vae='vae', text_encoder='text_encoder', tokenizer='tokenizer')
+
+_HOW_TO = (
+    'Provide the weights as a diffusers-format folder (sub-folders unet/, vae/, text_encoder/, '
+    'tokenizer/), e.g. `huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5 '
+    '--local-dir checkpoints/stable-diffusion-v1-5` on a machine that is online, then set '
+    "model.backbone.pretrained='checkpoints/stable-diffusion-v1-5' (or pass "
+    '--cfg-options model.backbone.pretrained=PATH). For a tiny random stand-in run '
+    '`python tools/model_converters/make_tiny_diffusion.py --out PATH`.')
+
+
+def looks_like_hub_id(name: str) -> bool:
+    """``org/name`` with no local-path markers (``./``, ``/``, ``~``, backslashes)."""
+    return (name.count('/') == 1 and not name.startswith(('.', '/', '~'))
+            and '\\' not in name and not name.endswith('/'))
+
+
+def check_pretrained(pretrained: str, parts: tuple[str, ...]) -> str:
+    """Check that ``pretrained`` can provide ``parts``; return the resolved local path or id.
+
+    Raises:
+        FileNotFoundError: a local folder (or one of its sub-folders) is missing.
+    """
+    path = osp.expanduser(str(pretrained))
+    if osp.isdir(path):
+        missing = [SUBFOLDERS[p] for p in parts if not osp.isdir(osp.join(path, SUBFOLDERS[p]))]
+        if missing:
+            raise FileNotFoundError(
+                f'The diffusion weights folder {path!r} has no sub-folder(s) {missing} '
+                f'(it has {sorted(os.listdir(path))}). {_HOW_TO}')
+        return path
+    if looks_like_hub_id(path):
+        return path  # resolved by from_pretrained (hub cache or download)
+    raise FileNotFoundError(f'The diffusion weights folder {path!r} does not exist. {_HOW_TO}')
+
+
+def _from_pretrained(cls, pretrained: str, part: str, **kwargs):
+    try:
+        return cls.from_pretrained(pretrained, subfolder=SUBFOLDERS[part], **kwargs)
+    except OSError as err:  # offline hub id, truncated files, ...
+        raise OSError(f'Could not load the {part} of {pretrained!r}: {err}\n{_HOW_TO}') from err
+
+
+def load_unet(pretrained: str):
+    """``UNet2DConditionModel`` from ``pretrained/unet``."""
+    from diffusers import UNet2DConditionModel
+    return _from_pretrained(UNet2DConditionModel, pretrained, 'unet')
+
+
+def load_vae(pretrained: str):
+    """``AutoencoderKL`` from ``pretrained/vae``."""
+    from diffusers import AutoencoderKL
+    return _from_pretrained(AutoencoderKL, pretrained, 'vae')
+
+
+def load_text_encoder(pretrained: str):
+    """CLIP text model and tokenizer from ``pretrained/text_encoder`` and ``/tokenizer``."""
+    from transformers import CLIPTextModel, CLIPTokenizer
+    return (_from_pretrained(CLIPTextModel, pretrained, 'text_encoder'),
+            _from_pretrained(CLIPTokenizer, pretrained, 'tokenizer'))

@@ -1,0 +1,3 @@
+from .diffusion_unet import DiffusionUNetBackbone
+
+__all__ = ['DiffusionUNetBackbone']

@@ -1,0 +1,126 @@
+"""A text-to-image diffusion UNet used as a dense-feature backbone (VPD style).
+
+The image is encoded by the frozen VAE, the UNet runs once at a fixed timestep with no
+noise added, conditioned on one [EOS] embedding per class name refined by a text adapter,
+and the outputs of its decoder (up) blocks at four resolutions are the features
+(Zhao et al., ICCV 2023, Sec. 3.2).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from mmengine.model import BaseModule
+
+from ...diffusion import (TextAdapter, check_pretrained, encode_class_prompts, load_text_encoder,
+                          load_unet, load_vae)
+from ...registry import register
+
+
+@register('models')
+class DiffusionUNetBackbone(BaseModule):
+    """Stable-Diffusion UNet as a backbone for mmseg / mmdet heads.
+
+    Args:
+        pretrained: a diffusers-format folder (``unet/``, ``vae/``, ``text_encoder/``,
+            ``tokenizer/``) or a hub id. Checked when the model is built, so a missing
+            folder fails before any training starts.
+        class_names: the names put into ``prompt_template``, one text token per class.
+        prompt_template: VPD's "a photo of a {}." (Sec. 3.2).
+        timestep: the UNet's timestep; VPD sets t = 0, no noise (Sec. 3.2).
+        adapter_gamma: initial scale of the text adapter; 1e-4 in VPD (Sec. 4).
+        freeze_unet: keep the UNet's weights fixed as well (the VAE and the text encoder
+            are always frozen).
+        init_cfg: unused; the weights come from ``pretrained``.
+
+    Returns from ``forward``:
+        A tuple of four feature maps, highest resolution first, from the ends of the UNet's
+        four up blocks (strides 8, 16, 32, 64 for SD's 8x VAE), as VPD collects them.
+    """
+
+    def __init__(self,
+                 pretrained: str,
+                 class_names: Sequence[str],
+                 prompt_template: str = 'a photo of a {}.',
+                 timestep: int = 0,
+                 adapter_gamma: float = 1e-4,
+                 freeze_unet: bool = False,
+                 init_cfg: dict | None = None):
+        super().__init__(init_cfg=init_cfg)
+        if not class_names:
+            raise ValueError('class_names is empty: give one name per class of the head')
+        pretrained = check_pretrained(pretrained, ('unet', 'vae', 'text_encoder', 'tokenizer'))
+        self.unet = load_unet(pretrained)
+        self.vae = load_vae(pretrained)
+        self.text_encoder, self.tokenizer = load_text_encoder(pretrained)
+        self.class_names = tuple(class_names)
+        self.prompt_template = prompt_template
+        self.timestep = int(timestep)
+
+        self.vae.requires_grad_(False)
+        self.text_encoder.requires_grad_(False)
+        # Decoder features are taken before the UNet's output layers, which therefore get
+        # no gradient; freezing them keeps DistributedDataParallel free of unused params.
+        self.unet.conv_norm_out.requires_grad_(False)
+        self.unet.conv_out.requires_grad_(False)
+        if freeze_unet:
+            self.unet.requires_grad_(False)
+
+        text_dim = self.text_encoder.config.hidden_size
+        if text_dim != self.unet.config.cross_attention_dim:
+            raise ValueError(f'text encoder width {text_dim} != UNet cross_attention_dim '
+                             f'{self.unet.config.cross_attention_dim} in {pretrained!r}')
+        self.text_adapter = TextAdapter(text_dim, adapter_gamma)
+        # The frozen text encoder's class embeddings are computed once, on first use.
+        self.register_buffer('class_embeddings', torch.empty(0), persistent=False)
+
+        self._features: list[torch.Tensor] = []
+        blocks = list(self.unet.up_blocks)
+        for block in blocks:
+            if block.upsamplers is not None:  # the block's output before it is upsampled
+                block.upsamplers[0].register_forward_pre_hook(self._keep_input)
+            else:
+                block.register_forward_hook(self._keep_output)
+        vae_factor = 2**(len(self.vae.config.block_out_channels) - 1)
+        n_down = len(self.unet.config.block_out_channels) - 1
+        #: feature widths and strides, highest resolution first (for necks and heads)
+        self.out_channels = tuple(self.unet.config.block_out_channels)
+        self.strides = tuple(vae_factor * 2**i for i in range(n_down + 1))
+
+    def _keep_input(self, module, args):
+        self._features.append(args[0])
+
+    def _keep_output(self, module, args, output):
+        self._features.append(output)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.vae.eval()  # frozen parts stay in eval mode (no dropout)
+        self.text_encoder.eval()
+        return self
+
+    def text_context(self, batch_size: int) -> torch.Tensor:
+        """The cross-attention context: adapted class embeddings, ``(B, K, D)``."""
+        if self.class_embeddings.numel() == 0:
+            self.class_embeddings = encode_class_prompts(self.text_encoder, self.tokenizer,
+                                                         self.class_names, self.prompt_template)
+        context = self.text_adapter(self.class_embeddings)
+        return context.unsqueeze(0).expand(batch_size, -1, -1)
+
+    @torch.no_grad()
+    def encode_image(self, img: torch.Tensor) -> torch.Tensor:
+        """VAE latent (mode of the posterior) times the VAE's scaling factor."""
+        latent = self.vae.encode(img.to(self.vae.dtype)).latent_dist.mode()
+        return latent * self.vae.config.scaling_factor
+
+    def forward(self, img: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``img``: normalised to [-1, 1], sides multiples of the total stride."""
+        if img.shape[1] != 3:
+            raise ValueError(f'expected 3-channel images, got shape {tuple(img.shape)}')
+        latent = self.encode_image(img)
+        t = torch.full((img.shape[0], ), self.timestep, device=img.device, dtype=torch.long)
+        self._features = []
+        self.unet(latent, t, encoder_hidden_states=self.text_context(img.shape[0]))
+        feats, self._features = self._features, []
+        return tuple(reversed(feats))
+

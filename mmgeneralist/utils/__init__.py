@@ -1,0 +1,4 @@
+from .checkpoint import allow_mmengine_checkpoints
+from .collect_env import collect_env
+
+__all__ = ['allow_mmengine_checkpoints', 'collect_env']

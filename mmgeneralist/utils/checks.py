@@ -1,0 +1,51 @@
+"""Checks run before a Runner is built, so that bad paths fail before training starts."""
+from __future__ import annotations
+
+import os.path as osp
+
+GENERATOR = 'python tools/dataset_converters/generate_synthetic.py --out {root}'
+
+
+def _dataset_cfgs(dataset_cfg):
+    """Yield the leaf dataset configs of (possibly wrapped) dataset configs."""
+    if dataset_cfg is None:
+        return
+    if isinstance(dataset_cfg, (list, tuple)):
+        for item in dataset_cfg:
+            yield from _dataset_cfgs(item)
+        return
+    for wrapped in ('dataset', 'datasets'):
+        if wrapped in dataset_cfg:
+            yield from _dataset_cfgs(dataset_cfg[wrapped])
+            return
+    yield dataset_cfg
+
+
+def check_data_roots(cfg) -> None:
+    """Raise ``FileNotFoundError`` naming each missing ``data_root`` and how to make it.
+
+    Looks at the train, val and test dataloaders that the config defines.
+    """
+    missing = []
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split)
+        if not loader:
+            continue
+        for ds in _dataset_cfgs(loader.get('dataset')):
+            root = ds.get('data_root')
+            if root and not osp.isdir(root) and root not in missing:
+                missing.append(root)
+    if not missing:
+        return
+    hints = []
+    for root in missing:
+        if 'synthetic' in root:
+            # data/synthetic/ade -> data/synthetic
+            base = osp.dirname(root.rstrip('/')) if osp.basename(root.rstrip('/')) in (
+                'ade', 'nyu', 'coco_panoptic', 'coco_keypoints', 'refcoco',
+                'restoration') else root
+            hints.append(f'  {root}: generate it with `{GENERATOR.format(root=base)}`')
+        else:
+            hints.append(f'  {root}: download the data set there (see the config folder\'s '
+                         'README), or point data_root at your copy with --cfg-options')
+    raise FileNotFoundError('data root(s) not found:\n' + '\n'.join(hints))

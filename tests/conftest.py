@@ -1,0 +1,51 @@
+"""Shared fixtures: a tiny diffusers-format model and generated data, built once per session."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_VPD_CONFIG = osp.join(ROOT, 'configs/vpd/vpd_tiny-fpn_1xb8-1k_synthetic-ade-64x64.py')
+
+
+@pytest.fixture(scope='session')
+def tiny_sd_dir(tmp_path_factory):
+    """A tiny random Stable-Diffusion folder saved with ``save_pretrained``."""
+    from mmgeneralist.diffusion.tiny import save_tiny_stable_diffusion
+    return save_tiny_stable_diffusion(str(tmp_path_factory.mktemp('tiny-sd')), seed=0)
+
+
+@pytest.fixture(scope='session')
+def synthetic_ade_root(tmp_path_factory):
+    """Generated ADE20K-format data: 160 training and 48 validation images of 64 px."""
+    out = tmp_path_factory.mktemp('synthetic')
+    run_tool('tools/dataset_converters/generate_synthetic.py', '--out', str(out), '--formats',
+             'ade', '--num-train', '160', '--num-val', '48', '--size', '64', '--seed', '0')
+    return str(out / 'ade')
+
+
+def run_tool(script, *args, check=True, timeout=900, env=None, **kwargs):
+    """Run a repo script with this interpreter; return the CompletedProcess (text output)."""
+    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+    cmd = [sys.executable, osp.join(ROOT, script), *args] if script.endswith('.py') else [
+        'bash', osp.join(ROOT, script), *args]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=full_env, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
+    return proc
+
+
+def tiny_cfg_options(tiny_sd_dir, data_root, **extra):
+    """``--cfg-options`` pointing the tiny VPD config at fixture paths."""
+    opts = {
+        'model.backbone.pretrained': tiny_sd_dir,
+        'train_dataloader.dataset.data_root': data_root,
+        'val_dataloader.dataset.data_root': data_root,
+        'test_dataloader.dataset.data_root': data_root,
+    }
+    opts.update(extra)
+    return ['--cfg-options', *[f'{k}={v}' for k, v in opts.items()]]

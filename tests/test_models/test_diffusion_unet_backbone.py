@@ -1,0 +1,83 @@
+"""The VPD-style backbone: real loading path, features, frozen parts, clear errors."""
+import pytest
+import torch
+
+from mmgeneralist.models import DiffusionUNetBackbone
+
+
+@pytest.fixture(scope='module')
+def backbone(tiny_sd_dir):
+    return DiffusionUNetBackbone(tiny_sd_dir, class_names=['box', 'ball', 'tent'])
+
+
+def test_loaded_weights_equal_saved(tiny_sd_dir, backbone):
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import load_file
+    saved = load_file(f'{tiny_sd_dir}/unet/diffusion_pytorch_model.safetensors')
+    loaded = backbone.unet.state_dict()
+    assert saved.keys() == loaded.keys()
+    for key, value in saved.items():
+        assert torch.equal(value, loaded[key]), key
+    assert isinstance(backbone.unet, UNet2DConditionModel)
+
+
+def test_features_shapes_and_strides(backbone):
+    img = torch.rand(2, 3, 64, 96) * 2 - 1
+    feats = backbone(img)
+    assert len(feats) == 4
+    assert backbone.strides == (4, 8, 16, 32)  # tiny VAE downsamples 4x
+    for feat, ch, stride in zip(feats, backbone.out_channels, backbone.strides):
+        assert feat.shape == (2, ch, 64 // stride, 96 // stride)
+
+
+def test_frozen_parts_and_trainable_parts(backbone):
+    assert not any(p.requires_grad for p in backbone.vae.parameters())
+    assert not any(p.requires_grad for p in backbone.text_encoder.parameters())
+    assert not backbone.unet.conv_out.weight.requires_grad
+    backbone.train()
+    assert not backbone.vae.training and not backbone.text_encoder.training
+    img = torch.rand(1, 3, 64, 64) * 2 - 1
+    sum(f.float().mean() for f in backbone(img)).backward()
+    assert backbone.text_adapter.gamma.grad is not None
+    assert backbone.unet.up_blocks[0].resnets[0].conv1.weight.grad is not None
+    # every trainable parameter received a gradient (DDP needs no find_unused_parameters)
+    unused = [n for n, p in backbone.named_parameters() if p.requires_grad and p.grad is None]
+    assert unused == []
+    backbone.zero_grad()
+
+
+def test_class_names_condition_the_features(tiny_sd_dir, backbone):
+    other = DiffusionUNetBackbone(tiny_sd_dir, class_names=['box', 'ball', 'plate'])
+    img = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        a, b = backbone(img), other(img)
+    assert not torch.allclose(a[0], b[0])
+    assert backbone.class_embeddings.shape == (3, backbone.text_encoder.config.hidden_size)
+
+
+def test_adapter_starts_near_identity(backbone):
+    emb = torch.randn(3, backbone.text_encoder.config.hidden_size)
+    assert torch.allclose(backbone.text_adapter(emb), emb, atol=1e-2)
+    assert torch.allclose(backbone.text_adapter.gamma, torch.full_like(emb[0], 1e-4))
+
+
+def test_missing_folder_says_how_to_provide_weights(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist.*huggingface-cli download'):
+        DiffusionUNetBackbone(str(tmp_path / 'nowhere'), class_names=['a'])
+
+
+def test_incomplete_folder_names_missing_parts(tmp_path):
+    (tmp_path / 'unet').mkdir()
+    with pytest.raises(FileNotFoundError, match=r"\['vae', 'text_encoder', 'tokenizer'\]"):
+        DiffusionUNetBackbone(str(tmp_path), class_names=['a'])
+
+
+def test_empty_class_list_is_refused(tiny_sd_dir):
+    with pytest.raises(ValueError, match='class_names is empty'):
+        DiffusionUNetBackbone(tiny_sd_dir, class_names=[])
+
+
+def test_long_prompt_is_truncated_with_warning(tiny_sd_dir):
+    bb = DiffusionUNetBackbone(tiny_sd_dir, class_names=['x' * 200, 'y'])
+    with pytest.warns(UserWarning, match='truncated'):
+        bb(torch.zeros(1, 3, 64, 64))

@@ -9,8 +9,8 @@ from mmengine.registry import MODELS, init_default_scope
 from .conftest import ROOT
 
 CONFIGS = sorted(
-    p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p)
+    p for top in ('configs', 'projects')
+    for p in glob.glob(osp.join(ROOT, top, '**', '*.py'), recursive=True) if '_base_' not in p)
 
 
 def test_there_are_configs():

@@ -42,10 +42,12 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
+# pip's configured local indexes may name folders this machine lacks: drop those warnings
+pip_() { "${PIP[@]}" "$@" 2> >(grep -v 'is neither a file nor a directory' >&2); }
 rm -f "$VENV"/.mmgeneralist-env-*
 
 log "1/4 torch, torchvision and build tools"
-"${PIP[@]}" install -q -r "$ROOT/requirements/build.txt"
+pip_ install -q -r "$ROOT/requirements/build.txt"
 
 # ---- 2. mmcv with compiled ops, from a cached wheel when one fits this torch/CUDA ----
 cuda_tag="$("$PY" - <<'EOF'
@@ -62,40 +64,44 @@ if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_V
     log "2/4 building mmcv $MMCV_VERSION with ops for torch $torch_ver ($cuda_tag); this takes 8-16 minutes once, then it is cached in $wheel_dir"
     src="$(mktemp -d)"
     trap 'rm -rf "$src"' EXIT
-    "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$src"
+    pip_ download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$src"
     tar -xzf "$src"/mmcv-"$MMCV_VERSION".tar.gz -C "$src"
     # torch>=2.14 headers need C++20; mmcv 2.1.0 passes -std=c++17 last, which would win.
     sed -i "s/'-std=c++17'/'-std=c++20'/g" "$src/mmcv-$MMCV_VERSION/setup.py"
     mkdir -p "$wheel_dir.partial"
     [[ "$cuda_tag" != cpu ]] && export FORCE_CUDA=1
     (cd "$src/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-      "${PIP[@]}" wheel --no-deps --no-build-isolation . -w "$wheel_dir.partial")
+      pip_ wheel --no-deps --no-build-isolation . -w "$wheel_dir.partial")
     rm -rf "$wheel_dir" && mv "$wheel_dir.partial" "$wheel_dir"
   else
     log "2/4 mmcv from cached wheel $wheel_dir"
   fi
-  "${PIP[@]}" install -q --no-deps "$wheel_dir"/mmcv-*.whl
+  pip_ install -q --no-deps "$wheel_dir"/mmcv-*.whl
   # mmcv's own pure-Python requirements
-  "${PIP[@]}" install -q addict==2.4.0 yapf==0.43.0 opencv-python==4.11.0.86 pyyaml packaging pillow
+  pip_ install -q addict yapf opencv-python pyyaml packaging pillow -c "$ROOT/requirements/constraints.txt"
 else
   log "2/4 mmcv $MMCV_VERSION with ops already installed"
 fi
 
 log "3/4 OpenMMLab codebases, diffusers, transformers"
-"${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" -c "$ROOT/requirements/constraints.txt"
+pip_ install -q -r "$ROOT/requirements/runtime.txt" -c "$ROOT/requirements/constraints.txt"
 # mmpose lists chumpy (SMPL only), which does not build with a modern pip.
-"${PIP[@]}" install -q --no-deps mmpose==1.3.2
+pip_ install -q --no-deps mmpose==1.3.2
 # The binary xtcocotools wheel was built against numpy 1; build it against the installed numpy.
+# panopticapi (for mmdet's panoptic loading and PQ) is not on PyPI; panopticapi-lite is the same
+# code, and declares numpy<2 although it runs on numpy 2.
+pip_ install -q --no-deps panopticapi-lite==0.2.0
 if ! "$PY" -c "import xtcocotools.coco" >/dev/null 2>&1; then
-  "${PIP[@]}" install -q --no-deps --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
+  pip_ install -q --no-deps --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
 fi
 
 log "4/4 mmgeneralist (editable) and test tools"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
-"${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt" -c "$ROOT/requirements/constraints.txt"
+pip_ install -q --no-deps --no-build-isolation -e "$ROOT"
+pip_ install -q -r "$ROOT/requirements/tests.txt" -c "$ROOT/requirements/constraints.txt"
 
 "$PY" - <<'EOF'
 import mmcv.ops, mmseg.models, mmdet.models, mmpretrain.models, mmpose.apis  # noqa: F401
+import panopticapi.evaluation, xtcocotools.coco  # noqa: F401
 import diffusers, transformers, mmgeneralist  # noqa: F401
 print(f"[setup_env] ok: torch, mmcv {mmcv.__version__} (ops), mmseg, mmdet, mmpose, "
       f"mmpretrain, diffusers {diffusers.__version__}, transformers {transformers.__version__}")

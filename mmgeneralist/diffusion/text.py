@@ -38,7 +38,7 @@ def encode_class_prompts(text_encoder, tokenizer, class_names: Sequence[str],
     too_long = [p for p in prompts if len(tokenizer(p).input_ids) > max_len]
     if too_long:
         warnings.warn(f'{len(too_long)} prompt(s) exceed the text encoder\'s {max_len} tokens '
-                      f'and are truncated, e.g. {too_long[0]!r}')
+                      f'and are truncated, e.g. {too_long[0]!r}', stacklevel=2)
     tokens = tokenizer(prompts, padding='max_length', max_length=max_len, truncation=True,
                        return_tensors='pt')
     device = next(text_encoder.parameters()).device

@@ -24,7 +24,10 @@ def _numpy_globals() -> list:
 def _history_buffer_method(obj, name: str):
     """``getattr`` restricted to ``HistoryBuffer.<registered statistics method>``."""
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # HistoryBuffer fills _statistics_methods with these four in __init__, so in a fresh
+    # process the dict may still be empty; custom ones are added by register_statistics.
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise torch.serialization.pickle.UnpicklingError(
         f'checkpoint asks for getattr({obj!r}, {name!r}); only HistoryBuffer statistics '

@@ -81,3 +81,13 @@ def test_long_prompt_is_truncated_with_warning(tiny_sd_dir):
     bb = DiffusionUNetBackbone(tiny_sd_dir, class_names=['x' * 200, 'y'])
     with pytest.warns(UserWarning, match='truncated'):
         bb(torch.zeros(1, 3, 64, 64))
+
+
+def test_class_names_from_a_dataset_type(tiny_sd_dir):
+    from mmengine.registry import init_default_scope
+    from mmseg.datasets import ADE20KDataset
+    init_default_scope('mmseg')
+    bb = DiffusionUNetBackbone(tiny_sd_dir, class_names='ADE20KDataset')
+    assert bb.class_names == ADE20KDataset.METAINFO['classes'] and len(bb.class_names) == 150
+    with pytest.raises(ValueError, match='neither a list of class names'):
+        DiffusionUNetBackbone(tiny_sd_dir, class_names='NoSuchDataset')

@@ -20,7 +20,7 @@ def test_tiny_vpd_beats_constant_predictor(tiny_sd_dir, synthetic_ade_root, tmp_
     run_tool('tools/train.py', TINY_VPD_CONFIG, '--work-dir', str(tmp_path), *opts)
     out = tmp_path / 'eval.json'
     run_tool('tools/analysis_tools/eval_vs_trivial.py', TINY_VPD_CONFIG,
-             str(tmp_path / f'iter_{ITERS}.pth'), '--json', str(out), *opts[1:])
+             str(tmp_path / f'iter_{ITERS}.pth'), '--json', str(out), *opts)
     result = json.loads(out.read_text())
     model, trivial = result['model']['mIoU'], result['trivial']['mIoU']
     print(f'tiny VPD mIoU {model:.2f} vs constant predictor {trivial:.2f}')

@@ -1,5 +1,5 @@
 """tools/train.py, test.py, dist_*.sh: errors before training, resume after SIGKILL, 2 ranks."""
-import json
+import glob
 import os
 import os.path as osp
 import pickle
@@ -90,21 +90,22 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tiny_sd_dir, synthetic_a
     assert any(not torch.equal(first[k], a[k]) for k in a)
 
 
-def _last_val_metrics(work_dir):
-    runs = sorted(d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d)))
-    scalars = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
-    with open(scalars) as f:
-        return [json.loads(line) for line in f if 'mIoU' in line][-1]
-
-
 def test_dist_train_and_test_with_two_cpu_ranks(tiny_sd_dir, synthetic_ade_root, tmp_path):
     opts = short_opts(tiny_sd_dir, synthetic_ade_root)
     work = tmp_path / 'dist'
+    # log_level=DEBUG makes mmengine write one log file per rank
     train = run_tool('tools/dist_train.sh', TINY_VPD_CONFIG, '2', '--work-dir', str(work), *opts,
-                     env=dict(PORT='29517', PYTHON=sys.executable))
+                     'log_level=DEBUG', env=dict(PORT='29517', PYTHON=sys.executable))
     log = train.stdout + train.stderr
-    assert 'Distributed training: True' in log
-    assert "'world_size': 2" in log or 'world_size: 2' in log.replace("'", '')
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    rank_logs = {}
+    for path in glob.glob(str(work / '*' / '*_rank*.log')):
+        rank = path.rsplit('_rank', 1)[1].split('.')[0]
+        with open(path) as f:
+            rank_logs[rank] = [line for line in f if 'Iter(train) [12/12]' in line]
+    assert sorted(rank_logs) == ['0', '1']
+    losses = {r: lines[0].split('loss: ')[1].split()[0] for r, lines in rank_logs.items()}
+    assert losses['0'] != losses['1'], 'both ranks saw the same data'
     ckpt = work / 'iter_12.pth'
     assert ckpt.exists()
 

@@ -48,7 +48,9 @@ def main():
           ' '.join(f'{trivial.get(k, float("nan")):8.2f}' for k in model))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(model=model, trivial=trivial, trivial_label=label), f, indent=2)
+            json.dump(dict(model={k: float(v) for k, v in model.items()},
+                           trivial={k: float(v) for k, v in trivial.items()},
+                           trivial_label=label, trivial_class=str(label_name)), f, indent=2)
 
 
 if __name__ == '__main__':

@@ -12,9 +12,27 @@ from collections.abc import Sequence
 import torch
 from mmengine.model import BaseModule
 
-from ...diffusion import (TextAdapter, check_pretrained, encode_class_prompts, load_text_encoder,
-                          load_unet, load_vae)
+from ...diffusion import (
+    TextAdapter,
+    check_pretrained,
+    encode_class_prompts,
+    load_text_encoder,
+    load_unet,
+    load_vae,
+)
 from ...registry import register
+
+
+def dataset_class_names(dataset_type: str) -> tuple[str, ...]:
+    """``METAINFO['classes']`` of a dataset class registered in the current scope."""
+    from mmengine.registry import DATASETS
+    with DATASETS.switch_scope_and_registry(None) as registry:
+        dataset_cls = registry.get(dataset_type)
+    if dataset_cls is None or 'classes' not in getattr(dataset_cls, 'METAINFO', {}):
+        raise ValueError(f'class_names={dataset_type!r} is neither a list of class names nor a '
+                         'registered dataset type with METAINFO["classes"] in the current '
+                         'scope; pass the names as a list')
+    return tuple(dataset_cls.METAINFO['classes'])
 
 
 @register('models')
@@ -25,7 +43,9 @@ class DiffusionUNetBackbone(BaseModule):
         pretrained: a diffusers-format folder (``unet/``, ``vae/``, ``text_encoder/``,
             ``tokenizer/``) or a hub id. Checked when the model is built, so a missing
             folder fails before any training starts.
-        class_names: the names put into ``prompt_template``, one text token per class.
+        class_names: the names put into ``prompt_template``, one text token per class; or
+            the name of a registered dataset class (e.g. ``'ADE20KDataset'``) whose
+            ``METAINFO['classes']`` to use.
         prompt_template: VPD's "a photo of a {}." (Sec. 3.2).
         timestep: the UNet's timestep; VPD sets t = 0, no noise (Sec. 3.2).
         adapter_gamma: initial scale of the text adapter; 1e-4 in VPD (Sec. 4).
@@ -40,13 +60,15 @@ class DiffusionUNetBackbone(BaseModule):
 
     def __init__(self,
                  pretrained: str,
-                 class_names: Sequence[str],
+                 class_names: Sequence[str] | str,
                  prompt_template: str = 'a photo of a {}.',
                  timestep: int = 0,
                  adapter_gamma: float = 1e-4,
                  freeze_unet: bool = False,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
+        if isinstance(class_names, str):
+            class_names = dataset_class_names(class_names)
         if not class_names:
             raise ValueError('class_names is empty: give one name per class of the head')
         pretrained = check_pretrained(pretrained, ('unet', 'vae', 'text_encoder', 'tokenizer'))

@@ -13,9 +13,8 @@ PY="${MMGEN_VENV:-$ROOT/.venv}/bin/python"
 CONFIG=configs/vpd/vpd_tiny-fpn_1xb8-1k_synthetic-ade-64x64.py
 WORK=work_dirs/quickstart
 
-if [[ ! -f data/synthetic/ade/.complete ]]; then
-  "$PY" tools/dataset_converters/generate_synthetic.py --out data/synthetic --formats ade --size 64
-fi
+# seeded and a few seconds long, so always regenerated: an interrupted run leaves nothing stale
+"$PY" tools/dataset_converters/generate_synthetic.py --out data/synthetic --formats ade --size 64
 "$PY" tools/model_converters/make_tiny_diffusion.py --out checkpoints/tiny-sd
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK" "$@"
 CKPT="$(cat "$WORK/last_checkpoint")"

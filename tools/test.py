@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from mmgeneralist.utils.checks import check_data_roots
 from mmgeneralist.utils.launch import setup_launcher
+from mmgeneralist.utils.visualization import enable_visualization
 
 
 def parse_args():
@@ -33,20 +34,6 @@ def parse_args():
     return args
 
 
-def enable_visualization(cfg, args):
-    """Switch on the codebase's visualization hook for ``--show`` / ``--show-dir``."""
-    hooks = cfg.default_hooks
-    if 'visualization' not in hooks:
-        raise SystemExit('--show/--show-dir need a "visualization" hook in default_hooks')
-    hooks.visualization.draw = True
-    if args.show:
-        hooks.visualization.show = True
-        hooks.visualization.wait_time = args.wait_time
-    if args.show_dir:
-        cfg.visualizer.setdefault('save_dir', args.show_dir)
-        cfg.visualizer.vis_backends = [dict(type='LocalVisBackend', save_dir=args.show_dir)]
-
-
 def main():
     args = parse_args()
     for path in (args.config, args.checkpoint):
@@ -63,7 +50,7 @@ def main():
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
-        enable_visualization(cfg, args)
+        enable_visualization(cfg, args.show_dir, args.show, args.wait_time)
     if args.out is not None:
         cfg.test_evaluator = cfg.test_evaluator if isinstance(
             cfg.test_evaluator, list) else [cfg.test_evaluator]

@@ -50,6 +50,10 @@ def main():
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp uses mmengine\'s AmpOptimWrapper (fp16 with loss scaling), '
+                             'which needs a GPU; this machine has none. Drop --amp on the CPU.')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':

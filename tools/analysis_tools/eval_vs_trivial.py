@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 from mmgeneralist.evaluation import constant_predictor_metrics, majority_class
 from mmgeneralist.utils.checks import check_data_roots
+from mmgeneralist.utils.visualization import enable_visualization
 
 
 def main():
@@ -35,8 +36,7 @@ def main():
     cfg.load_from = args.checkpoint
     cfg.work_dir = args.work_dir or osp.join(osp.dirname(args.checkpoint), 'eval_vs_trivial')
     if args.show_dir:
-        cfg.default_hooks.visualization.draw = True
-        cfg.visualizer.vis_backends = [dict(type='LocalVisBackend', save_dir=args.show_dir)]
+        enable_visualization(cfg, args.show_dir)
     model = Runner.from_cfg(cfg).test()
     label = majority_class(cfg)
     trivial = constant_predictor_metrics(cfg, label)

@@ -31,7 +31,7 @@ def test_mmseg_modules_unchanged_beside_ours(tiny_sd_dir):
         dict(type='EncoderDecoder',
              backbone=dict(type='DiffusionUNetBackbone', pretrained=tiny_sd_dir,
                            class_names=['a', 'b', 'c']),
-             decode_head=dict(type='FPNHead', in_channels=[32, 64, 64, 64],
+             decode_head=dict(type='FPNHead', in_channels=[35, 67, 67, 64],
                               in_index=[0, 1, 2, 3], feature_strides=[4, 8, 16, 32],
                               channels=8, num_classes=3)))
     assert type(seg).__module__.startswith('mmseg.')

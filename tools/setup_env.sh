@@ -76,9 +76,10 @@ if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_V
   else
     log "2/4 mmcv from cached wheel $wheel_dir"
   fi
+  # mmcv's own pure-Python requirements first, then the wheel itself
+  pip_ install -q addict yapf opencv-python pyyaml packaging pillow mmengine \
+    -c "$ROOT/requirements/constraints.txt"
   pip_ install -q --no-deps "$wheel_dir"/mmcv-*.whl
-  # mmcv's own pure-Python requirements
-  pip_ install -q addict yapf opencv-python pyyaml packaging pillow -c "$ROOT/requirements/constraints.txt"
 else
   log "2/4 mmcv $MMCV_VERSION with ops already installed"
 fi

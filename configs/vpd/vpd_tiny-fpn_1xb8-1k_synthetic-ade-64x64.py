@@ -30,8 +30,14 @@ model = dict(
         type='DiffusionUNetBackbone',
         pretrained='checkpoints/tiny-sd',
         class_names=class_names,
-        timestep=0),
-    neck=dict(type='FPN', in_channels=[32, 64, 64, 64], out_channels=32, num_outs=4),
+        timestep=0,
+        attn_map_levels=(0, 1, 2)),  # VPD: maps at every resolution but the lowest
+    # the tiny UNet's block widths, plus one cross-attention-map channel per class
+    neck=dict(
+        type='FPN',
+        in_channels=[32 + num_classes, 64 + num_classes, 64 + num_classes, 64],
+        out_channels=32,
+        num_outs=4),
     decode_head=dict(
         type='FPNHead',
         in_channels=[32, 32, 32, 32],

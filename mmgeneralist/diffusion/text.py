@@ -27,7 +27,7 @@ class TextAdapter(nn.Module):
 
 @torch.no_grad()
 def encode_class_prompts(text_encoder, tokenizer, class_names: Sequence[str],
-                         template: str = 'a photo of a {}.') -> torch.Tensor:
+                         template: str = 'a photo of a {}') -> torch.Tensor:
     """One [EOS] embedding per class name, as VPD uses them (Sec. 3.2).
 
     Returns:

@@ -2,8 +2,9 @@
 
 The image is encoded by the frozen VAE, the UNet runs once at a fixed timestep with no
 noise added, conditioned on one [EOS] embedding per class name refined by a text adapter,
-and the outputs of its decoder (up) blocks at four resolutions are the features
-(Zhao et al., ICCV 2023, Sec. 3.2).
+and the outputs of its decoder (up) blocks at four resolutions are the features, with the
+averaged cross-attention maps of the chosen resolutions concatenated to them
+(Zhao et al., ICCV 2023, Sec. 3.2-3.3).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ...diffusion import (
     TextAdapter,
     check_pretrained,
     encode_class_prompts,
+    install_attention_map_processors,
     load_text_encoder,
     load_unet,
     load_vae,
@@ -46,24 +48,31 @@ class DiffusionUNetBackbone(BaseModule):
         class_names: the names put into ``prompt_template``, one text token per class; or
             the name of a registered dataset class (e.g. ``'ADE20KDataset'``) whose
             ``METAINFO['classes']`` to use.
-        prompt_template: VPD's "a photo of a {}." (Sec. 3.2).
+        prompt_template: VPD's "a photo of a [CLS]" (Sec. 3.2).
         timestep: the UNet's timestep; VPD sets t = 0, no noise (Sec. 3.2).
         adapter_gamma: initial scale of the text adapter; 1e-4 in VPD (Sec. 4).
+        attn_map_levels: feature levels (0 = highest resolution) whose averaged
+            cross-attention maps, one channel per class, are concatenated to the features.
+            VPD leaves out the lowest resolution by default (Sec. 3.3): ``(0, 1, 2)`` is
+            its A64 variant at 512 px, ``(1, 2)`` A32 (Table 2); ``()`` for none.
         freeze_unet: keep the UNet's weights fixed as well (the VAE and the text encoder
             are always frozen).
         init_cfg: unused; the weights come from ``pretrained``.
 
     Returns from ``forward``:
         A tuple of four feature maps, highest resolution first, from the ends of the UNet's
-        four up blocks (strides 8, 16, 32, 64 for SD's 8x VAE), as VPD collects them.
+        four up blocks (strides 8, 16, 32, 64 for SD's 8x VAE), as VPD collects them; widths
+        in ``out_channels`` (the UNet's block width, plus the number of classes at the
+        levels in ``attn_map_levels``).
     """
 
     def __init__(self,
                  pretrained: str,
                  class_names: Sequence[str] | str,
-                 prompt_template: str = 'a photo of a {}.',
+                 prompt_template: str = 'a photo of a {}',
                  timestep: int = 0,
                  adapter_gamma: float = 1e-4,
+                 attn_map_levels: Sequence[int] = (0, 1, 2),
                  freeze_unet: bool = False,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
@@ -103,11 +112,18 @@ class DiffusionUNetBackbone(BaseModule):
                 block.upsamplers[0].register_forward_pre_hook(self._keep_input)
             else:
                 block.register_forward_hook(self._keep_output)
+        num_levels = len(self.unet.config.block_out_channels)
+        self.attn_map_levels = tuple(sorted(set(attn_map_levels)))
+        if any(not 0 <= level < num_levels for level in self.attn_map_levels):
+            raise ValueError(f'attn_map_levels {attn_map_levels} must lie in 0..{num_levels - 1}')
+        self.attn_maps = (install_attention_map_processors(self.unet, self.attn_map_levels)
+                          if self.attn_map_levels else None)
         vae_factor = 2**(len(self.vae.config.block_out_channels) - 1)
-        n_down = len(self.unet.config.block_out_channels) - 1
         #: feature widths and strides, highest resolution first (for necks and heads)
-        self.out_channels = tuple(self.unet.config.block_out_channels)
-        self.strides = tuple(vae_factor * 2**i for i in range(n_down + 1))
+        self.out_channels = tuple(
+            ch + (len(self.class_names) if level in self.attn_map_levels else 0)
+            for level, ch in enumerate(self.unet.config.block_out_channels))
+        self.strides = tuple(vae_factor * 2**i for i in range(num_levels))
 
     def _keep_input(self, module, args):
         self._features.append(args[0])
@@ -142,7 +158,14 @@ class DiffusionUNetBackbone(BaseModule):
         latent = self.encode_image(img)
         t = torch.full((img.shape[0], ), self.timestep, device=img.device, dtype=torch.long)
         self._features = []
+        if self.attn_maps is not None:
+            self.attn_maps.reset()
         self.unet(latent, t, encoder_hidden_states=self.text_context(img.shape[0]))
-        feats, self._features = self._features, []
-        return tuple(reversed(feats))
+        feats, self._features = list(reversed(self._features)), []
+        for level in self.attn_map_levels:
+            maps = self.attn_maps.averaged(*feats[level].shape[-2:])
+            feats[level] = torch.cat([feats[level], maps.to(feats[level].dtype)], dim=1)
+        if self.attn_maps is not None:
+            self.attn_maps.reset()  # do not keep the graph alive between calls
+        return tuple(feats)
 

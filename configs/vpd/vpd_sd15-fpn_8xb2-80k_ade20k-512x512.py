@@ -19,7 +19,8 @@ model = dict(
         bgr_to_rgb=True,
         pad_val=0,
         seg_pad_val=255,
-        size=crop_size),
+        size=crop_size,
+        test_cfg=dict(size_divisor=64)),  # slide crops are 512; pad smaller images to /64
     backbone=dict(
         type='DiffusionUNetBackbone',
         pretrained='checkpoints/stable-diffusion-v1-5',

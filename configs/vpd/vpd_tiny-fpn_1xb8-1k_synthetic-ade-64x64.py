@@ -21,7 +21,8 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    size_divisor=64)
+    size_divisor=64,
+    test_cfg=dict(size_divisor=64))  # pad test images too; predictions are cropped back
 norm_cfg = dict(type='GN', num_groups=8, requires_grad=True)
 model = dict(
     type='EncoderDecoder',

@@ -91,3 +91,25 @@ def test_class_names_from_a_dataset_type(tiny_sd_dir):
     assert bb.class_names == ADE20KDataset.METAINFO['classes'] and len(bb.class_names) == 150
     with pytest.raises(ValueError, match='neither a list of class names'):
         DiffusionUNetBackbone(tiny_sd_dir, class_names='NoSuchDataset')
+
+
+def test_bf16_autocast_and_gradient_checkpointing_run(tiny_sd_dir):
+    torch.manual_seed(0)
+    img = torch.rand(2, 3, 64, 64) * 2 - 1
+    plain = DiffusionUNetBackbone(tiny_sd_dir, class_names=['box', 'ball'])
+    torch.manual_seed(0)
+    fast = DiffusionUNetBackbone(tiny_sd_dir, class_names=['box', 'ball'],
+                                 autocast_dtype='bfloat16', gradient_checkpointing=True)
+    assert fast.unet.is_gradient_checkpointing
+    seen = []
+    fast.unet.up_blocks[1].resnets[0].register_forward_hook(
+        lambda m, a, out: seen.append(out.dtype))
+    out_fast, out_plain = fast(img), plain(img)
+    assert seen[0] == torch.bfloat16  # the UNet really ran in bf16 ...
+    for a, b in zip(out_fast, out_plain):
+        assert a.dtype == torch.float32  # ... and the head gets float32
+        assert torch.allclose(a, b, rtol=0.1, atol=0.1)
+    sum(f.mean() for f in out_fast).backward()  # checkpointed backward runs
+    assert fast.unet.up_blocks[0].resnets[0].conv1.weight.grad is not None
+    with pytest.raises(ValueError, match='not a torch dtype'):
+        DiffusionUNetBackbone(tiny_sd_dir, class_names=['a'], autocast_dtype='bf17')

@@ -57,6 +57,10 @@ class DiffusionUNetBackbone(BaseModule):
             its A64 variant at 512 px, ``(1, 2)`` A32 (Table 2); ``()`` for none.
         freeze_unet: keep the UNet's weights fixed as well (the VAE and the text encoder
             are always frozen).
+        gradient_checkpointing: recompute the UNet's activations in the backward pass
+            (diffusers' ``enable_gradient_checkpointing``): less memory, more compute.
+        autocast_dtype: run the UNet under ``torch.autocast`` in this dtype (e.g.
+            ``'bfloat16'``); features are returned in float32 for the head.
         init_cfg: unused; the weights come from ``pretrained``.
 
     Returns from ``forward``:
@@ -74,6 +78,8 @@ class DiffusionUNetBackbone(BaseModule):
                  adapter_gamma: float = 1e-4,
                  attn_map_levels: Sequence[int] = (0, 1, 2),
                  freeze_unet: bool = False,
+                 gradient_checkpointing: bool = False,
+                 autocast_dtype: str | None = None,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(class_names, str):
@@ -96,6 +102,14 @@ class DiffusionUNetBackbone(BaseModule):
         self.unet.conv_out.requires_grad_(False)
         if freeze_unet:
             self.unet.requires_grad_(False)
+        if gradient_checkpointing:
+            self.unet.enable_gradient_checkpointing()
+        self.autocast_dtype = None
+        if autocast_dtype is not None:
+            self.autocast_dtype = getattr(torch, str(autocast_dtype), None)
+            if not isinstance(self.autocast_dtype, torch.dtype):
+                raise ValueError(f'autocast_dtype={autocast_dtype!r} is not a torch dtype name; '
+                                 "use e.g. 'bfloat16' or 'float16'")
 
         text_dim = self.text_encoder.config.hidden_size
         if text_dim != self.unet.config.cross_attention_dim:
@@ -160,11 +174,13 @@ class DiffusionUNetBackbone(BaseModule):
         self._features = []
         if self.attn_maps is not None:
             self.attn_maps.reset()
-        self.unet(latent, t, encoder_hidden_states=self.text_context(img.shape[0]))
-        feats, self._features = list(reversed(self._features)), []
+        with torch.autocast(img.device.type, dtype=self.autocast_dtype or torch.float32,
+                            enabled=self.autocast_dtype is not None):
+            self.unet(latent, t, encoder_hidden_states=self.text_context(img.shape[0]))
+        feats, self._features = [f.float() for f in reversed(self._features)], []
         for level in self.attn_map_levels:
             maps = self.attn_maps.averaged(*feats[level].shape[-2:])
-            feats[level] = torch.cat([feats[level], maps.to(feats[level].dtype)], dim=1)
+            feats[level] = torch.cat([feats[level], maps.float()], dim=1)
         if self.attn_maps is not None:
             self.attn_maps.reset()  # do not keep the graph alive between calls
         return tuple(feats)

@@ -174,9 +174,11 @@ class DiffusionUNetBackbone(BaseModule):
         self._features = []
         if self.attn_maps is not None:
             self.attn_maps.reset()
+        # outside autocast: the cached class embeddings keep full precision for later calls
+        context = self.text_context(img.shape[0])
         with torch.autocast(img.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
-            self.unet(latent, t, encoder_hidden_states=self.text_context(img.shape[0]))
+            self.unet(latent, t, encoder_hidden_states=context)
         feats, self._features = [f.float() for f in reversed(self._features)], []
         for level in self.attn_map_levels:
             maps = self.attn_maps.averaged(*feats[level].shape[-2:])

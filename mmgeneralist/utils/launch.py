@@ -1,8 +1,11 @@
-"""Distributed launch on machines without GPUs (torchrun + gloo on the CPU)."""
+"""Config loading for the tools, and distributed launch without GPUs (torchrun + gloo)."""
 from __future__ import annotations
+
+import os.path as osp
 
 import torch
 import torch.distributed as dist
+from mmengine.config import Config
 
 
 def setup_launcher(cfg) -> None:
@@ -27,3 +30,25 @@ def setup_launcher(cfg) -> None:
     cfg.model_wrapper_cfg = wrapper
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
+
+
+def load_tool_config(config: str, cfg_options: dict | None, launcher: str,
+                     work_dir: str | None):
+    """The config as ``tools/train.py`` and ``tools/test.py`` run it.
+
+    Merges ``--cfg-options``, prepares the launcher (see :func:`setup_launcher`) and sets
+    the work dir: ``work_dir`` if given, else the config's own, else
+    ``./work_dirs/<config name>``.
+    """
+    if not osp.isfile(config):
+        raise SystemExit(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    setup_launcher(cfg)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    return cfg

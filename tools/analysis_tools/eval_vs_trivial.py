@@ -7,11 +7,12 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmgeneralist.evaluation import constant_predictor_metrics, majority_class
 from mmgeneralist.utils.checks import check_data_roots
+from mmgeneralist.utils.launch import load_tool_config
 from mmgeneralist.utils.visualization import enable_visualization
 
 
@@ -29,12 +30,10 @@ def main():
     args = parser.parse_args()
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options, 'none', args.work_dir or osp.join(
+        osp.dirname(args.checkpoint), 'eval_vs_trivial'))
     check_data_roots(cfg)
     cfg.load_from = args.checkpoint
-    cfg.work_dir = args.work_dir or osp.join(osp.dirname(args.checkpoint), 'eval_vs_trivial')
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     model = Runner.from_cfg(cfg).test()

@@ -46,8 +46,11 @@ def main():
         cfg.test_evaluator = cfg.test_evaluator if isinstance(
             cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-    check_data_roots(cfg)
-    runner = Runner.from_cfg(cfg)
+    try:  # missing data or weights: say what to do, without a traceback
+        check_data_roots(cfg)
+        runner = Runner.from_cfg(cfg)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
     runner.test()
 
 

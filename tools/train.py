@@ -51,8 +51,11 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    check_data_roots(cfg)
-    runner = Runner.from_cfg(cfg)
+    try:  # missing data or weights: say what to do, without a traceback
+        check_data_roots(cfg)
+        runner = Runner.from_cfg(cfg)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
     runner.train()
 
 

@@ -51,7 +51,10 @@ def _from_pretrained(cls, pretrained: str, part: str, **kwargs):
     try:
         return cls.from_pretrained(pretrained, subfolder=SUBFOLDERS[part], **kwargs)
     except OSError as err:  # offline hub id, truncated files, ...
-        raise OSError(f'Could not load the {part} of {pretrained!r}: {err}\n{_HOW_TO}') from err
+        where = ('' if osp.isdir(pretrained) else
+                 ' (no such local folder, so it was tried as a hub id)')
+        raise FileNotFoundError(f'Could not load the {part} of {pretrained!r}{where}: {err}\n'
+                                f'{_HOW_TO}') from err
 
 
 def load_unet(pretrained: str):

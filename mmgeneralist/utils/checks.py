@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os.path as osp
 
+from ..datasets.synthetic import FORMATS
+
 GENERATOR = 'python tools/dataset_converters/generate_synthetic.py --out {root}'
 
 
@@ -41,9 +43,8 @@ def check_data_roots(cfg) -> None:
     for root in missing:
         if 'synthetic' in root:
             # data/synthetic/ade -> data/synthetic
-            base = osp.dirname(root.rstrip('/')) if osp.basename(root.rstrip('/')) in (
-                'ade', 'nyu', 'coco_panoptic', 'coco_keypoints', 'refcoco',
-                'restoration') else root
+            base = osp.dirname(root.rstrip('/')) if osp.basename(
+                root.rstrip('/')) in FORMATS else root
             hints.append(f'  {root}: generate it with `{GENERATOR.format(root=base)}`')
         else:
             hints.append(f'  {root}: download the data set there (see the config folder\'s '

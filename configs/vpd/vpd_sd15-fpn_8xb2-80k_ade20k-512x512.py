@@ -11,7 +11,7 @@ crop_size = (512, 512)
 num_classes = 150
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    type='EncoderDecoder',
+    type='DiffusionEncoderDecoder',
     data_preprocessor=dict(
         type='SegDataPreProcessor',
         mean=[127.5, 127.5, 127.5],  # to [-1, 1], the VAE's input range

@@ -3,7 +3,7 @@
 #   python tools/model_converters/make_tiny_diffusion.py --out checkpoints/tiny-sd
 #   python tools/train.py configs/vpd/vpd_tiny-fpn_1xb8-1k_synthetic-ade-64x64.py
 # Same model and data path as vpd_sd15-fpn (diffusers-format weights folder, mmseg's
-# ADE20KDataset, EncoderDecoder + FPN + FPNHead, IoUMetric), at a toy size.
+# ADE20KDataset, DiffusionEncoderDecoder + FPN + FPNHead, IoUMetric), at a toy size.
 _base_ = ['../_base_/default_runtime.py']
 
 # The classes of the generated world, by their real ADE20K names, in ADE20K order
@@ -25,7 +25,7 @@ data_preprocessor = dict(
     test_cfg=dict(size_divisor=64))  # pad test images too; predictions are cropped back
 norm_cfg = dict(type='GN', num_groups=8, requires_grad=True)
 model = dict(
-    type='EncoderDecoder',
+    type='DiffusionEncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='DiffusionUNetBackbone',

@@ -5,10 +5,10 @@ from .attention import (
                         install_attention_map_processors,
 )
 from .loading import check_pretrained, load_text_encoder, load_unet, load_vae
-from .text import TextAdapter, encode_class_prompts
+from .text import TextAdapter, encode_class_prompts, encode_sentences
 
 __all__ = [
     'AttentionMapStore', 'CrossAttentionMapProcessor', 'install_attention_map_processors',
     'check_pretrained', 'load_unet', 'load_vae', 'load_text_encoder', 'TextAdapter',
-    'encode_class_prompts'
+    'encode_class_prompts', 'encode_sentences'
 ]

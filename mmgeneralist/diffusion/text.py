@@ -25,6 +25,20 @@ class TextAdapter(nn.Module):
         return text + self.gamma * self.fc(text)
 
 
+def _warn_truncated(tokenizer, texts: Sequence[str], max_len: int) -> None:
+    too_long = [t for t in texts if len(tokenizer(t).input_ids) > max_len]
+    if too_long:
+        warnings.warn(f'{len(too_long)} prompt(s) exceed the text encoder\'s {max_len} tokens '
+                      f'and are truncated, e.g. {too_long[0]!r}', stacklevel=3)
+
+
+def _tokens(text_encoder, tokenizer, texts: Sequence[str], max_len: int) -> torch.Tensor:
+    _warn_truncated(tokenizer, texts, max_len)
+    tokens = tokenizer(list(texts), padding='max_length', max_length=max_len, truncation=True,
+                       return_tensors='pt')
+    return tokens.input_ids.to(next(text_encoder.parameters()).device)
+
+
 @torch.no_grad()
 def encode_class_prompts(text_encoder, tokenizer, class_names: Sequence[str],
                          template: str = 'a photo of a {}') -> torch.Tensor:
@@ -34,13 +48,26 @@ def encode_class_prompts(text_encoder, tokenizer, class_names: Sequence[str],
         Tensor of shape ``(num_classes, hidden_size)`` on the text encoder's device.
     """
     prompts = [template.format(name) for name in class_names]
-    max_len = tokenizer.model_max_length
-    too_long = [p for p in prompts if len(tokenizer(p).input_ids) > max_len]
-    if too_long:
-        warnings.warn(f'{len(too_long)} prompt(s) exceed the text encoder\'s {max_len} tokens '
-                      f'and are truncated, e.g. {too_long[0]!r}', stacklevel=2)
-    tokens = tokenizer(prompts, padding='max_length', max_length=max_len, truncation=True,
-                       return_tensors='pt')
-    device = next(text_encoder.parameters()).device
-    out = text_encoder(input_ids=tokens.input_ids.to(device))
-    return out.pooler_output  # the final-layer-normed hidden state at the [EOS] token
+    input_ids = _tokens(text_encoder, tokenizer, prompts, tokenizer.model_max_length)
+    # pooler_output: the final-layer-normed hidden state at the [EOS] token
+    return text_encoder(input_ids=input_ids).pooler_output
+
+
+@torch.no_grad()
+def encode_sentences(text_encoder, tokenizer, sentences: Sequence[str],
+                     max_length: int | None = None) -> torch.Tensor:
+    """The token embeddings of each sentence, padded or truncated to ``max_length`` tokens.
+
+    VPD's referring mode uses one referring expression per image as the context (Sec. 3.4);
+    GenPercept conditions on the empty prompt. Over-long sentences are truncated with a
+    warning.
+
+    Returns:
+        Tensor of shape ``(len(sentences), max_length, hidden_size)``.
+    """
+    max_len = max_length or tokenizer.model_max_length
+    if max_len > tokenizer.model_max_length:
+        raise ValueError(f'max_length {max_len} exceeds the text encoder\'s '
+                         f'{tokenizer.model_max_length} positions')
+    input_ids = _tokens(text_encoder, tokenizer, sentences, max_len)
+    return text_encoder(input_ids=input_ids).last_hidden_state

@@ -1,4 +1,4 @@
-"""OpenMMLab modules: backbones, segmentors and heads over ``mmgeneralist.diffusion``."""
 from .backbones import DiffusionUNetBackbone
+from .segmentors import DiffusionEncoderDecoder
 
-__all__ = ['DiffusionUNetBackbone']
+__all__ = ['DiffusionUNetBackbone', 'DiffusionEncoderDecoder']

@@ -1,0 +1,3 @@
+from .diffusion_encoder_decoder import DiffusionEncoderDecoder, check_class_count
+
+__all__ = ['DiffusionEncoderDecoder', 'check_class_count']

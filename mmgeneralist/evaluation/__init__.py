@@ -1,3 +1,7 @@
-from .trivial import constant_predictor_metrics, majority_class
+from .depth_metric import AffineInvariantDepthMetric, fit_scale_shift
+from .trivial import constant_predictor_metrics, is_depth_config, majority_class, mean_depth
 
-__all__ = ['constant_predictor_metrics', 'majority_class']
+__all__ = [
+    'AffineInvariantDepthMetric', 'fit_scale_shift', 'constant_predictor_metrics',
+    'is_depth_config', 'majority_class', 'mean_depth'
+]

@@ -1,7 +1,8 @@
 """Trivial predictors measured with the same upstream metric as the model.
 
-A trained model is only worth its mIoU next to what a constant predictor scores on the same
-validation set; tests and the quick-start print both.
+A trained model is only worth its mIoU (or RMSE) next to what a constant predictor scores on
+the same validation set: the training majority class for segmentation, the training mean
+depth for depth. Tests and the quick-start print both.
 """
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ def _build_dataset(cfg, loader_key: str):
     return DATASETS.build(dataset_cfg)
 
 
-def _gt_maps(dataset, desc: str):
+def is_depth_config(cfg) -> bool:
+    """Whether the config's model predicts depth (mmseg's ``DepthEstimator``)."""
+    return cfg.model.get('type') == 'DepthEstimator'
+
+
+def _gt_maps(dataset, desc: str, field: str = 'gt_sem_seg'):
     for i in tqdm(range(len(dataset)), desc=desc, leave=False):
         sample = dataset[i]['data_samples']
-        yield sample.gt_sem_seg.data.squeeze(0)
+        yield sample.get(field).data.squeeze(0)
 
 
 def majority_class(cfg, loader_key: str = 'train_dataloader') -> int:
@@ -35,22 +41,38 @@ def majority_class(cfg, loader_key: str = 'train_dataloader') -> int:
     return int(counts.argmax())
 
 
-def constant_predictor_metrics(cfg, label: int | None = None,
-                               loader_key: str = 'val_dataloader') -> dict:
-    """Evaluate "every pixel is ``label``" (default: the training majority class).
+def mean_depth(cfg, loader_key: str = 'train_dataloader') -> float:
+    """The mean of the valid (positive) ground-truth depth of a split."""
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    dataset = _build_dataset(cfg, loader_key)
+    total, count = 0.0, 0
+    for gt in _gt_maps(dataset, 'mean depth', 'gt_depth_map'):
+        valid = gt > 0
+        total, count = total + float(gt[valid].double().sum()), count + int(valid.sum())
+    if count == 0:
+        raise ValueError(f'{loader_key} has no valid (positive) depth')
+    return total / count
 
-    Uses the config's own evaluator (e.g. mmseg's ``IoUMetric``) on the config's own
-    validation dataset, so the numbers are comparable with the model's.
+
+def constant_predictor_metrics(cfg, label: int | float | None = None,
+                               loader_key: str = 'val_dataloader') -> dict:
+    """Evaluate "every pixel is ``label``": a class, or a depth for a depth config.
+
+    ``None`` picks the training majority class, or the training mean depth. Uses the
+    config's own evaluator (e.g. mmseg's ``IoUMetric`` or ``DepthMetric``) on the config's
+    own validation dataset, so the numbers are comparable with the model's.
     """
+    depth = is_depth_config(cfg)
     if label is None:
-        label = majority_class(cfg)
+        label = mean_depth(cfg) if depth else majority_class(cfg)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     dataset = _build_dataset(cfg, loader_key)
     evaluator_cfg = cfg[loader_key.replace('dataloader', 'evaluator')]
     metric = METRICS.build(copy.deepcopy(evaluator_cfg))
     metric.dataset_meta = dataset.metainfo
-    for gt in _gt_maps(dataset, 'constant predictor'):
-        pred = torch.full_like(gt, label)
-        metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]),
-                                 gt_sem_seg=dict(data=gt[None]))])
+    field = 'depth_map' if depth else 'sem_seg'
+    for gt in _gt_maps(dataset, 'constant predictor', f'gt_{field}'):
+        pred = torch.full_like(gt, label, dtype=torch.float32 if depth else gt.dtype)
+        metric.process({}, [{f'pred_{field}': dict(data=pred[None]),
+                             f'gt_{field}': dict(data=gt[None])}])
     return metric.evaluate(len(dataset))

@@ -10,7 +10,12 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmgeneralist.evaluation import constant_predictor_metrics, majority_class
+from mmgeneralist.evaluation import (
+    constant_predictor_metrics,
+    is_depth_config,
+    majority_class,
+    mean_depth,
+)
 from mmgeneralist.utils.checks import check_data_roots
 from mmgeneralist.utils.launch import load_tool_config
 from mmgeneralist.utils.visualization import enable_visualization
@@ -37,14 +42,18 @@ def main():
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     model = Runner.from_cfg(cfg).test()
-    label = majority_class(cfg)
+    if is_depth_config(cfg):
+        label = mean_depth(cfg)
+        label_name = f'mean depth {label:.3f}'
+    else:
+        label = majority_class(cfg)
+        names = cfg.train_dataloader.dataset.get('metainfo', {}).get('classes')
+        label_name = names[label] if names else label
     trivial = constant_predictor_metrics(cfg, label)
-    names = cfg.train_dataloader.dataset.get('metainfo', {}).get('classes')
-    label_name = names[label] if names else label
     print(f'\n{"predictor":<34} ' + ' '.join(f'{k:>8}' for k in model))
-    print(f'{"trained model":<34} ' + ' '.join(f'{v:8.2f}' for v in model.values()))
+    print(f'{"trained model":<34} ' + ' '.join(f'{v:8.4g}' for v in model.values()))
     print(f'{"constant: " + str(label_name):<34} ' +
-          ' '.join(f'{trivial.get(k, float("nan")):8.2f}' for k in model))
+          ' '.join(f'{trivial.get(k, float("nan")):8.4g}' for k in model))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(model={k: float(v) for k, v in model.items()},

@@ -1,0 +1,124 @@
+"""GenPercept's VAE route: a latent-space loss in training, the VAE decoder at test time."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.models.utils import resize
+from torch import Tensor
+
+from ...codecs import ClassColorCodec, DepthCodec
+from ...diffusion import check_pretrained, load_vae
+from ...registry import register
+
+TARGETS = ('depth', 'segmentation')
+
+
+@register('models')
+class VAELatentHead(BaseModule):
+    """Supervise a predicted latent with the VAE-encoded label; decode it with the VAE.
+
+    GenPercept (Xu et al., Sec. 2.3, Eq. 8): the UNet maps the RGB latent to the target's
+    latent in one step (``DiffusionUNetBackbone(mode='genpercept', outputs='latent')``);
+    the loss is the squared error to ``VAE.encode(codec.encode(label))``, and the prediction
+    is ``codec.decode(VAE.decode(latent))``. The label is rendered by a codec: depth as a
+    grey image, normalised per image (affine-invariant, :class:`DepthCodec`), or classes as
+    colours (:class:`ClassColorCodec`, the first stage of GenPercept's two-stage
+    segmentation, Sec. 3.2). The frozen VAE is loaded here from the same folder as the
+    backbone's (a second copy: the backbone only encodes images).
+
+    Attributes the segmentor reads (mmseg's ``EncoderDecoder`` / ``DepthEstimator``):
+    ``align_corners``, ``num_classes`` and ``out_channels`` (1 for depth, the number of
+    classes for segmentation), and the methods ``forward``, ``loss`` and ``predict``.
+
+    Args:
+        pretrained: the diffusers-format folder (its ``vae/``) or hub id.
+        target: ``'depth'`` (for ``DepthEstimator``) or ``'segmentation'``
+            (for ``EncoderDecoder``).
+        num_classes: classes of a segmentation target; 1 for depth.
+        ignore_index: the unlabelled value of segmentation ground truth.
+        loss_weight: weight of the latent MSE.
+        align_corners: of the final resize.
+        init_cfg: unused; the VAE's weights come from ``pretrained``.
+    """
+
+    def __init__(self,
+                 pretrained: str,
+                 target: str = 'depth',
+                 num_classes: int = 1,
+                 ignore_index: int = 255,
+                 loss_weight: float = 1.0,
+                 align_corners: bool = False,
+                 init_cfg: dict | None = None):
+        super().__init__(init_cfg=init_cfg)
+        if target not in TARGETS:
+            raise ValueError(f'target={target!r}; choose one of {TARGETS}')
+        if target == 'depth' and num_classes != 1:
+            raise ValueError(f"target='depth' predicts one channel; got num_classes={num_classes}")
+        self.vae = load_vae(check_pretrained(pretrained, ('vae', )))
+        self.vae.requires_grad_(False)
+        self.target = target
+        self.codec = (DepthCodec() if target == 'depth' else
+                      ClassColorCodec(num_classes, ignore_index))
+        self.num_classes = self.out_channels = num_classes
+        self.ignore_index = ignore_index
+        self.loss_weight = loss_weight
+        self.align_corners = align_corners
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.vae.eval()
+        return self
+
+    @staticmethod
+    def _latent(inputs: Sequence[Tensor]) -> Tensor:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 1 or inputs[0].ndim != 4:
+            raise ValueError('VAELatentHead takes the one predicted latent of '
+                             "DiffusionUNetBackbone(mode='genpercept', outputs='latent'); got "
+                             f'{type(inputs).__name__} of {len(inputs)} tensors')
+        return inputs[0]
+
+    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
+        """The decoded image ``(B, 3, H, W)`` in [-1, 1]."""
+        latent = self._latent(inputs) / self.vae.config.scaling_factor
+        return self.vae.decode(latent.to(self.vae.dtype)).sample.float()
+
+    @torch.no_grad()
+    def encode_target(self, batch_data_samples: Sequence) -> Tensor:
+        """The scaled VAE latent of the rendered ground truth."""
+        if self.target == 'depth':
+            label = torch.stack([s.gt_depth_map.data for s in batch_data_samples])
+        else:
+            label = torch.stack([s.gt_sem_seg.data[0] for s in batch_data_samples])
+        rgb = self.codec.encode(label.to(self.vae.device))
+        latent = self.vae.encode(rgb.to(self.vae.dtype)).latent_dist.mode()
+        return latent.float() * self.vae.config.scaling_factor
+
+    def loss(self, inputs: Sequence[Tensor], batch_data_samples: Sequence,
+             train_cfg: dict | None) -> dict[str, Tensor]:
+        """``{'loss_latent': weight * MSE(predicted latent, VAE.encode(codec(gt)))}``."""
+        del train_cfg
+        pred = self._latent(inputs)
+        target = self.encode_target(batch_data_samples)
+        if target.shape != pred.shape:
+            raise ValueError(f'ground truth of size {tuple(target.shape[-2:])} in latent space '
+                             f'does not match the prediction {tuple(pred.shape[-2:])}: pad '
+                             'images and labels alike (the data preprocessor\'s size or '
+                             'size_divisor)')
+        return dict(loss_latent=self.loss_weight * F.mse_loss(pred, target))
+
+    def predict(self, inputs: Sequence[Tensor], batch_img_metas: list[dict],
+                test_cfg: dict | None) -> Tensor:
+        """Depth ``(B, 1, H, W)`` in [0, 1] or class scores ``(B, K, H, W)``, resized like
+        mmseg's heads to the input tensor's size (``img_shape`` in slide inference, else
+        ``pad_shape``)."""
+        del test_cfg
+        rgb = self.forward(inputs)
+        out = (self.codec.decode(rgb) if self.target == 'depth' else
+               self.codec.decode_logits(rgb))
+        meta = batch_img_metas[0]
+        size = meta['img_shape'] if isinstance(meta['img_shape'], torch.Size) else meta.get(
+            'pad_shape', meta['img_shape'])[:2]
+        return resize(out, size=tuple(size), mode='bilinear', align_corners=self.align_corners)

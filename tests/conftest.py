@@ -26,6 +26,15 @@ def synthetic_ade_root(tmp_path_factory):
     return str(out / 'ade')
 
 
+@pytest.fixture(scope='session')
+def synthetic_nyu_root(tmp_path_factory):
+    """Generated NYUv2-format data: 160 training and 48 test images of 64 px."""
+    out = tmp_path_factory.mktemp('synthetic-nyu')
+    run_tool('tools/dataset_converters/generate_synthetic.py', '--out', str(out), '--formats',
+             'nyu', '--num-train', '160', '--num-val', '48', '--size', '64', '--seed', '0')
+    return str(out / 'nyu')
+
+
 def run_tool(script, *args, check=True, timeout=900, env=None, **kwargs):
     """Run a repo script with this interpreter; return the CompletedProcess (text output)."""
     full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))

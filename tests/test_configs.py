@@ -77,3 +77,19 @@ def test_config_builds(path, tiny_sd_dir):
             loaded = getattr(module, part).state_dict()
             assert saved.keys() == loaded.keys(), (loader, part)
             assert all(torch.equal(v, loaded[k]) for k, v in saved.items()), (loader, part)
+
+
+FOLDERS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*')) if osp.isdir(p)
+                 and not p.endswith('_base_'))
+
+
+@pytest.mark.parametrize('folder', FOLDERS, ids=osp.basename)
+def test_config_folder_has_readme_and_metafile(folder):
+    import yaml
+    assert osp.isfile(osp.join(folder, 'README.md'))
+    meta = yaml.safe_load(open(osp.join(folder, 'metafile.yml')))
+    listed = {m['Config'] for m in meta['Models']}
+    assert all(osp.isfile(osp.join(ROOT, c)) for c in listed), listed
+    real = {osp.relpath(p, ROOT) for p in glob.glob(osp.join(folder, '*.py'))
+            if '_tiny-' not in p}
+    assert real <= listed, f'configs missing from metafile.yml: {sorted(real - listed)}'

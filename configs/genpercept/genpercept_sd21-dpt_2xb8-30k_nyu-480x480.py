@@ -1,7 +1,7 @@
 # GenPercept affine-invariant depth with Stable Diffusion 2.1 (Xu et al., Sec. 2.3 and
 # Sec. 3.1 "Implementation Details"): one deterministic UNet step on the RGB latent at
 # t = 1 with the empty prompt (Eq. 8), the UNet's multi-level features into a DPT decoder,
-# only the VAE encoder frozen, batch 16, lr 3e-5 with linear decay, 30k iterations (Sec. 4,
+# only the VAE encoder frozen, batch 16, lr 3e-5 with linear decay, 30k iterations (Sec. 3.5,
 # "Key Components Analysis" 2); evaluation aligns each prediction to the ground truth by
 # least-squares scale and shift before AbsRel and delta1 (Sec. 3.1).
 #   bash tools/dist_train.sh configs/genpercept/genpercept_sd21-dpt_2xb8-30k_nyu-480x480.py 2

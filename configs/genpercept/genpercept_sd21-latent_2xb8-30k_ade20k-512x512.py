@@ -6,7 +6,7 @@
 #   bash tools/dist_train.sh configs/genpercept/genpercept_sd21-latent_2xb8-30k_ade20k-512x512.py 2
 # The paper trains on Hypersim's 40 classes and tests on the ADE20K classes they share,
 # without giving a schedule; this config trains on ADE20K's 150 classes with the paper's
-# default settings (batch 16, lr 3e-5, linear decay; Sec. 4 "Implementation Details"), and
+# default settings (batch 16, lr 3e-5, linear decay; Sec. 3.5 "Implementation Details"), and
 # 30k iterations, our choice.
 # Weights: a diffusers-format SD-2.1 folder in checkpoints/stable-diffusion-2-1.
 _base_ = ['mmseg::_base_/datasets/ade20k.py', '../_base_/default_runtime.py']

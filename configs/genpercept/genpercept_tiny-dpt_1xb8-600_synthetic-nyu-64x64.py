@@ -37,8 +37,6 @@ model = dict(
 val_evaluator = dict(type='AffineInvariantDepthMetric', min_depth_eval=1e-3,
                      max_depth_eval=10.0, crop_type=None)
 test_evaluator = val_evaluator
-# GenPercept trains the whole UNet at the head's rate (Sec. 3.1)
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone.unet': dict(lr_mult=1.0)}))
 max_iters = 600
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),

@@ -29,7 +29,6 @@ model = dict(
         type='VAELatentHead', pretrained=pretrained, target='segmentation', num_classes=7),
     test_cfg=dict(mode='whole'))
 
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone.unet': dict(lr_mult=1.0)}))
 max_iters = 300
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),

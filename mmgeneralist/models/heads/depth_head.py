@@ -26,6 +26,7 @@ from mmseg.registry import MODELS as MMSEG_MODELS
 from torch import Tensor
 
 from ...registry import register
+from .utils import prediction_size
 
 # ReLU that leaves its input alone: mmcv's ConvModule defaults to an in-place ReLU, which,
 # placed first in a pre-activation unit, would rewrite the caller's tensor.
@@ -265,13 +266,5 @@ class DiffusionDepthHead(BaseModule):
             Depth ``(N, 1, H, W)`` in ``(0, max_depth)``.
         """
         del test_cfg
-        depth = self.forward(inputs)
-        meta = batch_img_metas[0]
-        if isinstance(meta['img_shape'], torch.Size):
-            size = meta['img_shape']
-        elif meta.get('pad_shape') is not None:  # mmseg's stack_batch may store None
-            size = meta['pad_shape'][:2]
-        else:
-            size = meta['img_shape'][:2]
-        return resize(depth, size=tuple(size), mode='bilinear',
-                      align_corners=self.align_corners)
+        return resize(self.forward(inputs), size=prediction_size(batch_img_metas),
+                      mode='bilinear', align_corners=self.align_corners)

@@ -12,6 +12,7 @@ from torch import Tensor
 from ...codecs import ClassColorCodec, DepthCodec
 from ...diffusion import check_pretrained, load_vae
 from ...registry import register
+from .utils import prediction_size
 
 TARGETS = ('depth', 'segmentation')
 
@@ -118,7 +119,5 @@ class VAELatentHead(BaseModule):
         rgb = self.forward(inputs)
         out = (self.codec.decode(rgb) if self.target == 'depth' else
                self.codec.decode_logits(rgb))
-        meta = batch_img_metas[0]
-        size = meta['img_shape'] if isinstance(meta['img_shape'], torch.Size) else meta.get(
-            'pad_shape', meta['img_shape'])[:2]
-        return resize(out, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        return resize(out, size=prediction_size(batch_img_metas), mode='bilinear',
+                      align_corners=self.align_corners)

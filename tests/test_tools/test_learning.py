@@ -88,5 +88,7 @@ def test_tiny_genpercept_two_stage_segmentation(tiny_sd_dir, synthetic_ade_root,
     model, trivial = train_and_compare(
         TINY_GENPERCEPT_STAGE2, tiny_sd_dir, synthetic_ade_root, tmp_path / 'stage2', 300,
         load_from=str(stage1 / 'iter_60.pth'))
+    stage2_log = next((tmp_path / 'stage2').glob('*/*.log')).read_text()
+    assert f'Load checkpoint from {stage1}/iter_60.pth' in stage2_log  # stage 2 starts there
     print(f'tiny GenPercept stage 2 mIoU {model["mIoU"]:.2f} vs constant {trivial["mIoU"]:.2f}')
     assert model['mIoU'] > trivial['mIoU'] + 10, (model, trivial)

@@ -1,8 +1,9 @@
 """OpenMMLab modules: backbones, segmentors and heads over ``mmgeneralist.diffusion``."""
 from .backbones import DiffusionUNetBackbone
-from .heads import DiffusionDepthHead, VAELatentHead
-from .segmentors import DiffusionEncoderDecoder
+from .heads import DiffusionDepthHead, ReferringMaskHead, VAELatentHead
+from .segmentors import DiffusionEncoderDecoder, DiffusionReferringSegmentor
 
 __all__ = [
-    'DiffusionUNetBackbone', 'DiffusionDepthHead', 'VAELatentHead', 'DiffusionEncoderDecoder'
+    'DiffusionUNetBackbone', 'DiffusionDepthHead', 'ReferringMaskHead', 'VAELatentHead',
+    'DiffusionEncoderDecoder', 'DiffusionReferringSegmentor'
 ]

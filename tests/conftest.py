@@ -35,12 +35,21 @@ def synthetic_nyu_root(tmp_path_factory):
     return str(out / 'nyu')
 
 
+def tool_env(extra=None) -> dict:
+    """The environment the tests run tools in.
+
+    One OpenMP thread unless told otherwise: with another process on a small machine,
+    torch's spinning threads made training steps up to 30x slower (0.6 s -> 20 s). Runs
+    that are compared tensor for tensor must use the same thread count.
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT, **(extra or {}))
+    env.setdefault('OMP_NUM_THREADS', '1')
+    return env
+
+
 def run_tool(script, *args, check=True, timeout=900, env=None, **kwargs):
     """Run a repo script with this interpreter; return the CompletedProcess (text output)."""
-    # One OpenMP thread unless told otherwise: with another process on a small machine,
-    # torch's spinning threads made training steps up to 30x slower (0.6 s -> 20 s).
-    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
-    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env = tool_env(env)
     cmd = [sys.executable, osp.join(ROOT, script), *args] if script.endswith('.py') else [
         'bash', osp.join(ROOT, script), *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,

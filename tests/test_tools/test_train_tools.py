@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from ..conftest import ROOT, TINY_VPD_CONFIG, run_tool, tiny_cfg_options
+from ..conftest import ROOT, TINY_VPD_CONFIG, run_tool, tiny_cfg_options, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -62,9 +62,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tiny_sd_dir, synthetic_a
     run_tool('tools/train.py', TINY_VPD_CONFIG, '--work-dir', str(full), *opts)
 
     broken = tmp_path / 'broken'
-    env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.Popen([sys.executable, osp.join(ROOT, 'tools/train.py'), TINY_VPD_CONFIG,
-                             '--work-dir', str(broken), *opts], cwd=ROOT, env=env,
+                             '--work-dir', str(broken), *opts], cwd=ROOT, env=tool_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
     while not (broken / 'last_checkpoint').exists():  # written after iter_4.pth is complete

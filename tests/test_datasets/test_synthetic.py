@@ -25,7 +25,7 @@ from mmgeneralist.datasets import (
     generate_synthetic,
     resolve_expression,
 )
-from mmgeneralist.datasets import synthetic as syn
+from mmgeneralist.datasets.synthetic import world as syn
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'dataset_converters', 'generate_synthetic.py')

@@ -7,7 +7,7 @@ Example::
         --num-train 300 --num-val 100 --size 96 --seed 0
 
 Each format goes to ``<out>/<format>`` (an earlier run's directory is replaced). The same
-arguments give byte-identical files. See ``mmgeneralist/datasets/synthetic.py`` for the world
+arguments give byte-identical files. See ``mmgeneralist/datasets/synthetic/`` for the world
 and the formats.
 """
 import argparse
@@ -32,12 +32,16 @@ def load_synthetic():
     name = 'mmgeneralist.datasets.synthetic'
     if name in sys.modules:
         return sys.modules[name]
-    path = osp.join(ROOT, 'mmgeneralist', 'datasets', 'synthetic.py')
+    package_dir = osp.join(ROOT, 'mmgeneralist', 'datasets', 'synthetic')
+    path = osp.join(package_dir, '__init__.py')
     if not osp.exists(path):  # installed elsewhere: take the normal route
         return importlib.import_module(name)
-    spec = importlib.util.spec_from_file_location('_mmgeneralist_synthetic', path)
+    # Load the package under a top-level name of its own: its relative imports (``.world``,
+    # ``.writers``, ...) then resolve inside it, without running ``mmgeneralist/__init__.py``.
+    spec = importlib.util.spec_from_file_location(
+        '_mmgeneralist_synthetic', path, submodule_search_locations=[package_dir])
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
+    sys.modules[spec.name] = module  # relative imports and dataclasses look modules up here
     spec.loader.exec_module(module)
     return module
 

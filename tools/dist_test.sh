@@ -12,6 +12,10 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=${PYTHON:-python}
+# the cores shared by this machine's processes (torchrun would give each one thread);
+# an OMP_NUM_THREADS you set wins
+CORES=$(nproc)
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(( CORES / GPUS > 0 ? CORES / GPUS : 1 ))}
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
 "$PYTHON" -m torch.distributed.run \

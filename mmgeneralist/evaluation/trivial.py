@@ -76,3 +76,41 @@ def constant_predictor_metrics(cfg, label: int | float | None = None,
         metric.process({}, [{f'pred_{field}': dict(data=pred[None]),
                              f'gt_{field}': dict(data=gt[None])}])
     return metric.evaluate(len(dataset))
+
+
+def compare_with_trivial(cfg, checkpoint: str | None = None, runner=None) -> dict:
+    """The model and the constant predictor, scored by the config's test evaluator.
+
+    What ``tools/analysis_tools/eval_vs_trivial.py`` prints and the learning tests assert:
+    the model's metrics (mmengine's ``Runner.test``) and the constant predictor's on the same
+    split: the training majority class, or the training mean depth for a depth config.
+
+    Args:
+        cfg: the loaded config (its work dir receives the test logs).
+        checkpoint: the weights to evaluate, for a runner built here.
+        runner: a runner already built from ``cfg`` with its ``load_from`` (the tools build
+            it where they report set-up errors); ``None``: build one for ``checkpoint``.
+
+    Returns:
+        ``dict(model=..., trivial=..., trivial_label=..., trivial_name=...)``, the metrics
+        as floats.
+    """
+    if runner is None:
+        from mmengine.runner import Runner
+        if checkpoint is None:
+            raise ValueError('give the checkpoint to evaluate, or a runner that loads it')
+        cfg = copy.deepcopy(cfg)
+        cfg.load_from = checkpoint
+        runner = Runner.from_cfg(cfg)
+    model = runner.test()
+    if is_depth_config(cfg):
+        label = mean_depth(cfg)
+        name = f'mean depth {label:.3f}'
+    else:
+        label = majority_class(cfg)
+        names = cfg.train_dataloader.dataset.get('metainfo', {}).get('classes')
+        name = str(names[label]) if names else str(label)
+    trivial = constant_predictor_metrics(cfg, label)
+    return dict(model={k: float(v) for k, v in model.items()},
+                trivial={k: float(v) for k, v in trivial.items()},
+                trivial_label=label, trivial_name=name)

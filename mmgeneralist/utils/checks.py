@@ -2,23 +2,29 @@
 from __future__ import annotations
 
 import os.path as osp
+from collections.abc import Iterator
 
-from ..datasets.synthetic import FORMATS
+from ..datasets.synthetic.formats import FORMATS
 
 GENERATOR = 'python tools/dataset_converters/generate_synthetic.py --out {root}'
 
 
-def _dataset_cfgs(dataset_cfg):
-    """Yield the leaf dataset configs of (possibly wrapped) dataset configs."""
+def leaf_dataset_cfgs(dataset_cfg) -> Iterator:
+    """Yield the leaf dataset configs of (possibly wrapped) dataset configs.
+
+    Args:
+        dataset_cfg: a dataset config, a list of them, or a wrapper's config with
+            ``dataset`` (``RepeatDataset``...) or ``datasets`` (``ConcatDataset``).
+    """
     if dataset_cfg is None:
         return
     if isinstance(dataset_cfg, (list, tuple)):
         for item in dataset_cfg:
-            yield from _dataset_cfgs(item)
+            yield from leaf_dataset_cfgs(item)
         return
     for wrapped in ('dataset', 'datasets'):
         if wrapped in dataset_cfg:
-            yield from _dataset_cfgs(dataset_cfg[wrapped])
+            yield from leaf_dataset_cfgs(dataset_cfg[wrapped])
             return
     yield dataset_cfg
 
@@ -33,7 +39,7 @@ def check_data_roots(cfg) -> None:
         loader = cfg.get(split)
         if not loader:
             continue
-        for ds in _dataset_cfgs(loader.get('dataset')):
+        for ds in leaf_dataset_cfgs(loader.get('dataset')):
             root = ds.get('data_root')
             if root and not osp.isdir(root) and root not in missing:
                 missing.append(root)

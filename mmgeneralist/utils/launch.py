@@ -16,11 +16,14 @@ def setup_launcher(cfg) -> None:
     ``device_ids``, both of which fail on the CPU; so the gloo process group is set up here
     and DDP is built without device ids. torchrun's RANK / WORLD_SIZE / MASTER_ADDR /
     MASTER_PORT environment variables are honoured as usual.
+
+    Raises:
+        ValueError: a launcher other than ``pytorch`` (slurm, mpi) on a machine without GPUs.
     """
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':
-        raise SystemExit(f'launcher {cfg.launcher!r} needs GPUs; on the CPU use '
+        raise ValueError(f'launcher {cfg.launcher!r} needs GPUs; on the CPU use '
                          '--launcher pytorch (tools/dist_train.sh does)')
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
@@ -39,9 +42,12 @@ def load_tool_config(config: str, cfg_options: dict | None, launcher: str,
     Merges ``--cfg-options``, prepares the launcher (see :func:`setup_launcher`) and sets
     the work dir: ``work_dir`` if given, else the config's own, else
     ``./work_dirs/<config name>``.
+
+    Raises:
+        FileNotFoundError: the config file does not exist.
     """
     if not osp.isfile(config):
-        raise SystemExit(f'config file not found: {config}')
+        raise FileNotFoundError(f'config file not found: {config}')
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options is not None:
@@ -52,3 +58,16 @@ def load_tool_config(config: str, cfg_options: dict | None, launcher: str,
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def enable_amp(cfg) -> None:
+    """Train with mmengine's ``AmpOptimWrapper`` (fp16 with dynamic loss scaling).
+
+    Raises:
+        RuntimeError: there is no GPU (mmengine's fp16 training needs CUDA).
+    """
+    if not torch.cuda.is_available():
+        raise RuntimeError('--amp uses mmengine\'s AmpOptimWrapper (fp16 with loss scaling), '
+                           'which needs a GPU; this machine has none. Drop --amp on the CPU.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

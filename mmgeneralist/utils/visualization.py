@@ -8,10 +8,14 @@ def enable_visualization(cfg, show_dir: str | None = None, show: bool = False,
 
     Uses the config's own ``default_hooks.visualization`` (e.g. mmseg's
     ``SegVisualizationHook``) and visualizer; only the switches change.
+
+    Raises:
+        ValueError: the config has no visualization hook to switch on.
     """
-    hooks = cfg.default_hooks
-    if 'visualization' not in hooks:
-        raise SystemExit('--show/--show-dir need a "visualization" hook in default_hooks')
+    hooks = cfg.get('default_hooks') or {}
+    if not hooks.get('visualization'):
+        raise ValueError('--show/--show-dir need a "visualization" hook in default_hooks, '
+                         "e.g. default_hooks.visualization=dict(type='SegVisualizationHook')")
     hooks.visualization.draw = True
     hooks.visualization.interval = 1  # every batch; the hooks' default paints every 50th
     if show:

@@ -3,63 +3,52 @@
     python tools/analysis_tools/eval_vs_trivial.py CONFIG CHECKPOINT [--show-dir DIR] [--json F]
         [--cfg-options k=v ...]
 """
+from __future__ import annotations
+
 import argparse
 import json
 import os.path as osp
+from collections.abc import Sequence
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmgeneralist.evaluation import (
-    constant_predictor_metrics,
-    is_depth_config,
-    majority_class,
-    mean_depth,
-)
+from mmgeneralist.evaluation import compare_with_trivial
 from mmgeneralist.utils.checks import check_data_roots
+from mmgeneralist.utils.cli import add_common_args, parse_tool_args, report_errors
 from mmgeneralist.utils.launch import load_tool_config
 from mmgeneralist.utils.visualization import enable_visualization
 
 
-def main():
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--work-dir', default=None)
     parser.add_argument('--show-dir', default=None,
                         help='also save painted predictions (image | prediction) here')
     parser.add_argument('--json', default=None, help='write both results to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, xxx=yyy format')
-    args = parser.parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = load_tool_config(args.config, args.cfg_options, 'none', args.work_dir or osp.join(
-        osp.dirname(args.checkpoint), 'eval_vs_trivial'))
-    check_data_roots(cfg)
-    cfg.load_from = args.checkpoint
-    if args.show_dir:
-        enable_visualization(cfg, args.show_dir)
-    model = Runner.from_cfg(cfg).test()
-    if is_depth_config(cfg):
-        label = mean_depth(cfg)
-        label_name = f'mean depth {label:.3f}'
-    else:
-        label = majority_class(cfg)
-        names = cfg.train_dataloader.dataset.get('metainfo', {}).get('classes')
-        label_name = names[label] if names else label
-    trivial = constant_predictor_metrics(cfg, label)
+    add_common_args(parser, launcher=False)
+    args = parse_tool_args(parser, argv)
+    # a missing config, data root, weights folder or checkpoint: one line, no traceback
+    with report_errors():
+        if not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+        cfg = load_tool_config(args.config, args.cfg_options, 'none', args.work_dir or osp.join(
+            osp.dirname(args.checkpoint), 'eval_vs_trivial'))
+        check_data_roots(cfg)
+        cfg.load_from = args.checkpoint
+        if args.show_dir:
+            enable_visualization(cfg, args.show_dir)
+        runner = Runner.from_cfg(cfg)
+    result = compare_with_trivial(cfg, runner=runner)
+    model, trivial = result['model'], result['trivial']
     print(f'\n{"predictor":<34} ' + ' '.join(f'{k:>8}' for k in model))
     print(f'{"trained model":<34} ' + ' '.join(f'{v:8.4g}' for v in model.values()))
-    print(f'{"constant: " + str(label_name):<34} ' +
+    print(f'{"constant: " + result["trivial_name"]:<34} ' +
           ' '.join(f'{trivial.get(k, float("nan")):8.4g}' for k in model))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(model={k: float(v) for k, v in model.items()},
-                           trivial={k: float(v) for k, v in trivial.items()},
-                           trivial_label=label, trivial_class=str(label_name)), f, indent=2)
-
+            json.dump(result, f, indent=2)
 
 if __name__ == '__main__':
     main()

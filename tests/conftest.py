@@ -60,8 +60,8 @@ def run_tool(script, *args, check=True, timeout=900, env=None, **kwargs):
     return proc
 
 
-def tiny_cfg_options(tiny_sd_dir, data_root, **extra):
-    """``--cfg-options`` pointing the tiny VPD config at fixture paths."""
+def tiny_overrides(tiny_sd_dir, data_root, **extra) -> dict:
+    """Config overrides pointing a tiny config at fixture paths (dotted keys)."""
     opts = {
         'model.backbone.pretrained': tiny_sd_dir,
         'train_dataloader.dataset.data_root': data_root,
@@ -69,4 +69,28 @@ def tiny_cfg_options(tiny_sd_dir, data_root, **extra):
         'test_dataloader.dataset.data_root': data_root,
     }
     opts.update(extra)
+    return opts
+
+
+def tiny_cfg_options(tiny_sd_dir, data_root, **extra):
+    """``--cfg-options`` pointing a tiny config at fixture paths."""
+    opts = tiny_overrides(tiny_sd_dir, data_root, **extra)
     return ['--cfg-options', *[f'{k}={v}' for k, v in opts.items()]]
+
+
+def load_config(config: str, work_dir, **overrides):
+    """A config as ``tools/train.py`` loads it, for runs inside the test process."""
+    from mmgeneralist.utils.launch import load_tool_config
+    cfg = load_tool_config(config, overrides, 'none', str(work_dir))
+    # mmengine keeps one visualizer per name: let each runner of this process have its own
+    cfg.visualizer.pop('name', None)
+    return cfg
+
+
+def train_in_process(config: str, work_dir, **overrides):
+    """Train with mmengine's Runner in this process (the learning tests: tools/train.py's
+    command line is tested once, in test_train_tools); return the config it ran."""
+    from mmengine.runner import Runner
+    cfg = load_config(config, work_dir, **overrides)
+    Runner.from_cfg(cfg).train()
+    return cfg

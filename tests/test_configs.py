@@ -1,11 +1,18 @@
-"""Every config in configs/ and projects/ loads, builds its data pipelines and its model.
+"""Every config in configs/ and projects/ loads, builds, and runs at its own widths.
 
-The real configs name weight folders that cannot be downloaded here (SD-1.5, SD-2.1); their
-``pretrained`` paths are pointed at a tiny stand-in saved by the tests in diffusers' format,
-and the model is built through the real ``from_pretrained`` path: the weights it holds must
-be the saved ones.
+The real configs name weight folders that cannot be downloaded here (SD-1.5, SD-2.1).
+
+* Loading: their ``pretrained`` paths are pointed at a tiny stand-in saved by the tests in
+  diffusers' format, and the model is built through the real ``from_pretrained`` path: the
+  weights it holds must be the saved ones.
+* Widths: each real config is built with the real SD-1.5 / SD-2.1 architecture (the
+  published UNet, VAE and CLIP text-encoder configs, no weights) on torch's ``meta``
+  device, and backbone, neck and head run once at the config's crop size, so any width
+  that does not fit fails. Tiny configs run the same way on the CPU with the tiny weights.
 """
+import contextlib
 import glob
+import math
 import os.path as osp
 
 import pytest
@@ -13,6 +20,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, TRANSFORMS, init_default_scope
 from safetensors.torch import load_file
+
+from mmgeneralist.diffusion import random_weights, save_architecture
 
 from .conftest import ROOT
 
@@ -27,29 +36,30 @@ LOADERS = {
 }
 
 
-def _point_at(model_cfg, folder: str) -> list[str]:
-    """Set ``pretrained`` of every weight-loading module config; return their paths."""
+def _loader_cfgs(model_cfg) -> list[dict]:
+    """The configs of the modules that load weights from a diffusers folder."""
     found = []
 
-    def walk(node, path):
+    def walk(node):
         if isinstance(node, dict):
             if node.get('type') in LOADERS:
-                node['pretrained'] = folder
-                found.append(path)
-            for key, value in node.items():
-                walk(value, f'{path}.{key}' if path else key)
+                found.append(node)
+            for value in node.values():
+                walk(value)
         elif isinstance(node, (list, tuple)):
-            for i, value in enumerate(node):
-                walk(value, f'{path}.{i}')
+            for value in node:
+                walk(value)
 
-    walk(model_cfg, 'model')
+    walk(model_cfg)
     return found
 
 
-def _module(model, path: str):
-    for part in path.split('.')[1:]:  # the path starts at "model"
-        model = model[int(part)] if part.isdigit() else getattr(model, part)
-    return model
+def _point_at(model_cfg, folder: str) -> list[dict]:
+    """Set ``pretrained`` of every weight-loading module config; return those configs."""
+    loaders = _loader_cfgs(model_cfg)
+    for loader in loaders:
+        loader['pretrained'] = folder
+    return loaders
 
 
 def test_there_are_configs():
@@ -57,26 +67,31 @@ def test_there_are_configs():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
-def test_config_builds(path, tiny_sd_dir):
+def test_config_loads_its_weights_and_builds(path, tiny_sd_dir):
+    """Pipelines build in the config's scope; each weight-loading module, pointed at the
+    tiny folder, holds exactly the saved weights; a tiny config builds whole (the real ones
+    build whole at their real widths in the next test)."""
     cfg = Config.fromfile(path)
     assert cfg.default_scope in ('mmseg', 'mmdet', 'mmpose')
     assert cfg.custom_imports['imports'] == ['mmgeneralist']
+    tiny = _architecture(cfg.model) == 'tiny'
     loaders = _point_at(cfg.model, tiny_sd_dir)
+    assert loaders, 'every config loads diffusion weights'
     init_default_scope(cfg.default_scope)
     for key in ('train_dataloader', 'test_dataloader'):
         for step in cfg[key]['dataset'].get('pipeline', []):
             TRANSFORMS.build(step)  # every transform exists in this scope
-    model = MODELS.build(cfg.model)
-    assert model.__class__.__name__ == cfg.model.type
     for loader in loaders:
-        module = _module(model, loader)
-        for part in LOADERS[type(module).__name__]:
+        module = MODELS.build(loader)
+        for part in LOADERS[loader['type']]:
             saved = glob.glob(f'{tiny_sd_dir}/{part}/*.safetensors')
             assert len(saved) == 1, saved
             saved = load_file(saved[0])
             loaded = getattr(module, part).state_dict()
-            assert saved.keys() == loaded.keys(), (loader, part)
-            assert all(torch.equal(v, loaded[k]) for k, v in saved.items()), (loader, part)
+            assert saved.keys() == loaded.keys(), (loader['type'], part)
+            assert all(torch.equal(v, loaded[k]) for k, v in saved.items()), part
+    if tiny:
+        assert type(MODELS.build(cfg.model)).__name__ == cfg.model.type
 
 
 FOLDERS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*')) if osp.isdir(p)
@@ -93,3 +108,93 @@ def test_config_folder_has_readme_and_metafile(folder):
     real = {osp.relpath(p, ROOT) for p in glob.glob(osp.join(folder, '*.py'))
             if '_tiny-' not in p}
     assert real <= listed, f'configs missing from metafile.yml: {sorted(real - listed)}'
+
+
+#: the weight folders the configs name, and the architecture each stands for
+ARCHITECTURE_OF = {
+    'checkpoints/stable-diffusion-v1-5': 'sd15',
+    'checkpoints/stable-diffusion-2-1': 'sd21',
+    'checkpoints/tiny-sd': 'tiny',
+}
+
+
+@pytest.fixture(scope='module')
+def architecture_dirs(tmp_path_factory, tiny_sd_dir):
+    """Config-only folders of SD-1.5 and SD-2.1, and the tiny model's folder."""
+    root = tmp_path_factory.mktemp('architectures')
+    return dict(sd15=save_architecture('sd15', str(root / 'sd15')),
+                sd21=save_architecture('sd21', str(root / 'sd21')), tiny=tiny_sd_dir)
+
+
+def _architecture(model_cfg) -> str:
+    named = {loader['pretrained'] for loader in _loader_cfgs(model_cfg)}
+    archs = {ARCHITECTURE_OF[p] for p in named}
+    assert len(archs) == 1, f'weights {named} of one model must be one architecture'
+    return archs.pop()
+
+
+def _crop_size(cfg) -> tuple[int, int]:
+    """The training crop (or the fixed input size) the config states."""
+    crop = cfg.get('crop_size') or cfg.get('img_scale')
+    assert crop is not None, 'configs state their crop_size (or img_scale)'
+    return tuple(int(c) for c in crop)
+
+
+def _samples(model, batch: int, size: tuple[int, int]):
+    """Data samples carrying what each segmentor reads besides the images."""
+    meta = dict(img_shape=size, pad_shape=size, ori_shape=size, category_id=3,
+                text=['the red ball on the left', 'the person'])
+    if type(model).__name__ == 'DiffusionReferringSegmentor':
+        from mmdet.structures import DetDataSample
+        return [DetDataSample(metainfo=meta) for _ in range(batch)]
+    from mmseg.structures import SegDataSample
+    return [SegDataSample(metainfo=meta) for _ in range(batch)]
+
+
+def _forward(model, inputs, samples):
+    """Backbone, neck and head once, as each segmentor's tensor mode runs them."""
+    name = type(model).__name__
+    if name == 'DiffusionReferringSegmentor':
+        return model._forward(inputs, samples)
+    if name == 'DepthEstimator':
+        feats = model.extract_feat(inputs, [s.metainfo for s in samples])
+    else:
+        feats = model.extract_feat(inputs)
+    return model.decode_head.forward(feats)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_config_runs_at_its_widths(path, architecture_dirs):
+    cfg = Config.fromfile(path)
+    arch = _architecture(cfg.model)
+    _point_at(cfg.model, architecture_dirs[arch])
+    init_default_scope(cfg.default_scope)
+    device = torch.device('cpu' if arch == 'tiny' else 'meta')
+    with device, random_weights() if arch != 'tiny' else contextlib.nullcontext():
+        model = MODELS.build(cfg.model)
+    model.eval()
+    backbone = model.backbone
+    if arch != 'tiny':  # the published widths, not a stand-in's
+        expected = dict(sd15=768, sd21=1024)[arch]
+        assert backbone.unet.config.cross_attention_dim == expected
+        assert tuple(backbone.unet.config.block_out_channels) == (320, 640, 1280, 1280)
+    crop = _crop_size(cfg)
+    size = tuple(int(math.ceil(c / 64) * 64) for c in crop)  # SD's total stride
+    # the config's own data preprocessor makes the batch: normalised, padded
+    images = [torch.randint(0, 256, (3, *crop), dtype=torch.uint8) for _ in range(2)]
+    model.data_preprocessor.to(device)
+    data = model.data_preprocessor(dict(inputs=images, data_samples=_samples(model, 2, crop)),
+                                   True)
+    inputs, samples = data['inputs'], data['data_samples']
+    assert inputs.shape == (2, 3, *size) and inputs.device.type == device.type
+    with torch.no_grad():
+        out = _forward(model, inputs, samples)
+    strides = backbone.strides
+    name = type(model).__name__
+    if name == 'DiffusionReferringSegmentor':  # one mask per (image, expression) pair
+        assert out.shape == (4, 2, size[0] // strides[0], size[1] // strides[0])
+    elif type(model.decode_head).__name__ == 'VAELatentHead':  # the decoded colour map
+        assert out.shape == (2, 3, *size)
+    else:
+        assert out.shape[:2] == (2, model.decode_head.out_channels), out.shape
+        assert out.shape[2] >= size[0] // strides[-1]

@@ -14,7 +14,35 @@ def test_backbone_builds_in_each_scope(scope, tiny_sd_dir):
     backbone = registry.build(
         dict(type='DiffusionUNetBackbone', pretrained=tiny_sd_dir, class_names=['a', 'b']))
     assert type(backbone).__name__ == 'DiffusionUNetBackbone'
-    assert registry.scope == scope  # no scope of our own was introduced
+    # found through the parent: the codebase's own registry does not hold it
+    assert 'DiffusionUNetBackbone' not in registry.module_dict
+    assert DefaultScope.get_current_instance().scope_name == scope  # building kept the scope
+
+
+def _ours(registry) -> set[str]:
+    return {name for name, cls in registry.module_dict.items()
+            if cls.__module__.startswith('mmgeneralist.')}
+
+
+def test_no_scope_of_our_own_and_no_name_clashes():
+    """Our modules live in mmengine's root registries under names no codebase uses."""
+    import importlib
+
+    from mmengine import registry as root
+    for kind in ('MODELS', 'METRICS', 'DATASETS', 'TRANSFORMS'):
+        assert 'mmgeneralist' not in getattr(root, kind).children, kind
+    ours = {kind: _ours(getattr(root, kind)) for kind in ('MODELS', 'METRICS')}
+    assert {'DiffusionUNetBackbone', 'DiffusionEncoderDecoder', 'VAELatentHead',
+            'ReferringMaskHead'} <= ours['MODELS']
+    assert 'AffineInvariantDepthMetric' in ours['METRICS']
+    for scope in ('mmseg', 'mmdet', 'mmpose', 'mmpretrain'):
+        codebase = importlib.import_module(f'{scope}.registry')
+        for kind, names in ours.items():
+            registry = getattr(codebase, kind)
+            registry.import_from_location()  # the codebase's own modules, all registered
+            assert registry.module_dict, (scope, kind)
+            clash = names & set(registry.module_dict)
+            assert not clash, f'{scope} already registers {sorted(clash)} in {kind}'
 
 
 def test_mmseg_modules_unchanged_beside_ours(tiny_sd_dir):

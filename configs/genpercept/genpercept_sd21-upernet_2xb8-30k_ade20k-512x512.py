@@ -7,18 +7,6 @@
 _base_ = ['./genpercept_sd21-latent_2xb8-30k_ade20k-512x512.py']
 
 load_from = 'work_dirs/genpercept_sd21-latent_2xb8-30k_ade20k-512x512/iter_30000.pth'
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(outputs='features'),
-    decode_head=dict(
-        _delete_=True,
-        type='UPerHead',
-        in_channels=[320, 640, 1280, 1280],  # SD-2.1's up-block widths, strides 8-64
-        in_index=[0, 1, 2, 3],
-        pool_scales=(1, 2, 3, 6),
-        channels=512,
-        dropout_ratio=0.1,
-        num_classes=150,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+    decode_head=dict(_base_.stage2_head, _delete_=True))  # replaces stage 1's VAE head

@@ -6,22 +6,8 @@ _base_ = ['./genpercept_tiny-latent_1xb8-300_synthetic-ade-64x64.py']
 load_from = 'work_dirs/genpercept_tiny-latent_1xb8-300_synthetic-ade-64x64/iter_300.pth'
 model = dict(
     backbone=dict(outputs='features'),
-    decode_head=dict(
-        _delete_=True,
-        type='UPerHead',
-        in_channels=[32, 64, 64, 64],
-        in_index=[0, 1, 2, 3],
-        pool_scales=(1, 2, 3, 6),
-        channels=32,
-        dropout_ratio=0.0,
-        num_classes=7,
-        norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+    decode_head=dict(_base_.stage2_head, _delete_=True))  # replaces stage 1's VAE head
 max_iters = 600
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=max_iters),
-]
+param_scheduler = [_base_.param_scheduler[0], dict(_base_.param_scheduler[1], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=200))

@@ -1,9 +1,12 @@
 """Pure tensor codecs between dense labels and RGB images in [-1, 1].
 
 ``encode(label) -> rgb`` renders a label as an image a diffusion model can generate;
-``decode(rgb) -> label`` (or per-class logits) reads it back.
+``decode(rgb) -> label`` (or per-class scores) reads it back. One codec per module, on the
+contract of :class:`BaseCodec`; they import only torch, and are registered in
+:mod:`mmgeneralist.registry` (``CODECS``) so that heads build them from config.
 """
+from .base import BaseCodec
 from .class_colors import ClassColorCodec
 from .depth import DepthCodec
 
-__all__ = ['ClassColorCodec', 'DepthCodec']
+__all__ = ['BaseCodec', 'ClassColorCodec', 'DepthCodec']

@@ -5,8 +5,10 @@ import math
 
 import torch
 
+from .base import BaseCodec
 
-class ClassColorCodec:
+
+class ClassColorCodec(BaseCodec):
     """Class ``k`` <-> the ``k``-th point of a regular grid over the RGB cube ``[-1, 1]^3``.
 
     The grid has the fewest levels per channel ``n`` with ``n^3 - 1 >= num_classes``; its
@@ -19,22 +21,29 @@ class ClassColorCodec:
         ignore_index: the label of pixels without a class; rendered black.
     """
 
+    label_field = 'gt_sem_seg'
+
     def __init__(self, num_classes: int, ignore_index: int = 255):
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1; got {num_classes}')
         levels = 2
         while levels**3 - 1 < num_classes:
             levels += 1
-        axis = torch.linspace(-1.0, 1.0, levels)
+        axis = torch.linspace(-1.0, 1.0, levels, device='cpu')  # moved to the labels' device
         grid = torch.cartesian_prod(axis, axis, axis)  # first row: black
-        self.num_classes = num_classes
+        self.num_classes = self.out_channels = num_classes
         self.ignore_index = ignore_index
         self.palette = grid[1:num_classes + 1].contiguous()  # (K, 3)
         self.spacing = 2.0 / (levels - 1)
         assert math.isclose(self.palette.abs().max().item(), 1.0)
 
     def encode(self, label: torch.Tensor) -> torch.Tensor:
-        """``(B, H, W)`` integer labels -> ``(B, 3, H, W)`` colours in [-1, 1]."""
+        """``(B, H, W)`` (or ``(B, 1, H, W)``) integer labels -> ``(B, 3, H, W)`` colours in
+        [-1, 1]."""
+        if label.ndim == 4:
+            if label.shape[1] != 1:
+                raise ValueError(f'expected one label channel, got shape {tuple(label.shape)}')
+            label = label[:, 0]
         label = label.long()
         valid = (label >= 0) & (label < self.num_classes)
         if not bool(((label == self.ignore_index) | valid).all()):
@@ -45,6 +54,11 @@ class ClassColorCodec:
         rgb = palette[label.clamp(0, self.num_classes - 1)]  # (B, H, W, 3)
         rgb[~valid] = -1.0
         return rgb.permute(0, 3, 1, 2).contiguous()
+
+    def scores(self, rgb: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` colours -> ``(B, K, H, W)`` scores: minus the squared distance
+        to each class colour, so ``argmax`` is the nearest colour's class."""
+        return self.decode_logits(rgb)
 
     def decode_logits(self, rgb: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` colours -> ``(B, K, H, W)`` scores: minus the squared distance

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import torch
 
+from .base import BaseCodec
 
-class DepthCodec:
+
+class DepthCodec(BaseCodec):
     """Per-image affine normalisation of depth to ``[-1, 1]``, repeated over RGB.
 
     GenPercept predicts affine-invariant depth (Xu et al., Sec. 3.1) with a latent-space
@@ -17,6 +19,9 @@ class DepthCodec:
         low_quantile / high_quantile: the depths mapped to -1 and +1.
         min_valid: depths at or below this are missing (0 in NYUv2).
     """
+
+    label_field = 'gt_depth_map'
+    out_channels = 1
 
     def __init__(self, low_quantile: float = 0.02, high_quantile: float = 0.98,
                  min_valid: float = 0.0):

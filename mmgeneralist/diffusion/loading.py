@@ -8,8 +8,10 @@ before any training starts.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import os.path as osp
+import threading
 
 SUBFOLDERS = dict(unet='unet', vae='vae', text_encoder='text_encoder', tokenizer='tokenizer')
 
@@ -47,8 +49,45 @@ def check_pretrained(pretrained: str, parts: tuple[str, ...]) -> str:
     raise FileNotFoundError(f'The diffusion weights folder {path!r} does not exist. {_HOW_TO}')
 
 
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def random_weights():
+    """Build the UNet, VAE and text encoder from their ``config.json`` with fresh weights.
+
+    Inside this context the loaders read only each part's configuration (the tokenizer is
+    loaded as usual) and build the model with its own initialisation: the real
+    architecture, no checkpoint. Combined with ``torch.device('meta')`` the parameters take
+    no memory and a forward pass computes only shapes, which is how the tests run every
+    real config at SD's real widths; on a real device it gives random-weight models of the
+    real size for benchmarks. A folder of configs only is written by
+    :func:`~mmgeneralist.diffusion.architectures.save_architecture`.
+
+    Example:
+        >>> with torch.device('meta'), random_weights():
+        ...     model = MODELS.build(cfg.model)
+    """
+    previous = getattr(_state, 'random', False)
+    _state.random = True
+    try:
+        yield
+    finally:
+        _state.random = previous
+
+
+def _from_config(cls, pretrained: str, part: str):
+    """``cls`` built from ``pretrained/<part>/config.json`` with fresh weights."""
+    subfolder = SUBFOLDERS[part]
+    if hasattr(cls, 'config_class'):  # transformers
+        return cls(cls.config_class.from_pretrained(pretrained, subfolder=subfolder))
+    return cls.from_config(cls.load_config(pretrained, subfolder=subfolder))  # diffusers
+
+
 def _from_pretrained(cls, pretrained: str, part: str, **kwargs):
     try:
+        if getattr(_state, 'random', False) and part != 'tokenizer':
+            return _from_config(cls, pretrained, part)
         return cls.from_pretrained(pretrained, subfolder=SUBFOLDERS[part], **kwargs)
     except OSError as err:  # offline hub id, truncated files, ...
         where = ('' if osp.isdir(pretrained) else

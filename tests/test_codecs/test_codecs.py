@@ -49,3 +49,37 @@ def test_depth_codec_renders_missing_depth_far_and_clips_outliers():
     assert rgb[0, 0, 0, 0] == 1 and rgb[0, 0, 9, 9] == 1
     assert rgb[0, 0, 5, 5] > -1 and rgb[0, 0, 5, 5] < 1
     assert torch.equal(codec.encode(torch.zeros(1, 4, 4)), torch.ones(1, 3, 4, 4))
+
+
+def test_codecs_are_built_from_config_in_any_scope():
+    from mmengine.registry import init_default_scope
+
+    from mmgeneralist.codecs import BaseCodec
+    from mmgeneralist.registry import CODECS, build_codec
+    assert {'ClassColorCodec', 'DepthCodec'} <= set(CODECS.module_dict)
+    for scope in ('mmseg', 'mmdet'):
+        init_default_scope(scope)
+        codec = build_codec(dict(type='ClassColorCodec', num_classes=150, ignore_index=0))
+        assert isinstance(codec, ClassColorCodec) and isinstance(codec, BaseCodec)
+        assert (codec.out_channels, codec.ignore_index, codec.label_field) == (
+            150, 0, 'gt_sem_seg')
+    depth = DepthCodec()
+    assert build_codec(depth) is depth and depth.label_field == 'gt_depth_map'
+    with pytest.raises(TypeError, match='ClassColorCodec'):
+        build_codec('DepthCodec')
+
+
+def test_codec_reads_its_label_field():
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=torch.full((1, 4, 5), i)))
+               for i in range(2)]
+    codec = ClassColorCodec(3)
+    labels = codec.labels(samples)
+    assert labels.shape == (2, 1, 4, 5) and labels[1].unique().tolist() == [1]
+    # (B, 1, H, W) and (B, H, W) labels render alike; scores' argmax is decode
+    rgb = codec.encode(labels)
+    assert torch.equal(rgb, codec.encode(labels[:, 0]))
+    assert torch.equal(codec.scores(rgb).argmax(1), codec.decode(rgb))
+    with pytest.raises(ValueError, match="no 'gt_depth_map'"):
+        DepthCodec().labels(samples)

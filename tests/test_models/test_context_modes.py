@@ -13,11 +13,11 @@ def test_image_class_context_selects_each_images_class(tiny_sd_dir):
     assert bb.class_embed_select  # the attribute mmseg's DepthEstimator reads
     with torch.no_grad():
         ctx = bb.text_context(3, torch.tensor([0, 2, -1]))
-        emb = bb.text_adapter(bb.class_embeddings)
+        emb = bb.text_adapter(bb.text.embeddings)
     assert ctx.shape == (3, 1, bb.text_encoder.config.hidden_size)
     assert torch.allclose(ctx[0, 0], emb[0]) and torch.allclose(ctx[1, 0], emb[2])
     # id -1 (a scene not in the list) gets the mean of the class embeddings, as in mmseg
-    assert torch.allclose(ctx[2, 0], bb.text_adapter(bb.class_embeddings[:3].mean(0)), atol=1e-6)
+    assert torch.allclose(ctx[2, 0], bb.text_adapter(bb.text.embeddings[:3].mean(0)), atol=1e-6)
     with torch.no_grad():
         a = bb((IMG, torch.tensor([0, 0])))
         b = bb((IMG, torch.tensor([1, 1])))
@@ -120,3 +120,26 @@ def test_class_count_must_match_the_head(tiny_sd_dir):
         MODELS.build(cfg)
     del cfg['auxiliary_head']
     assert MODELS.build(cfg).decode_head.num_classes == 3
+
+
+def test_feature_widths_must_match_the_neck_or_head(tiny_sd_dir):
+    """A neck or head built for other widths is refused at build time, with the numbers."""
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    head = dict(type='FPNHead', in_channels=[16] * 4, in_index=[0, 1, 2, 3],
+                feature_strides=[4, 8, 16, 32], channels=16, num_classes=3)
+    cfg = dict(
+        type='DiffusionEncoderDecoder',
+        backbone=dict(type='DiffusionUNetBackbone', pretrained=tiny_sd_dir,
+                      class_names=['wall', 'floor', 'person'], attn_map_levels=(1, 2)),
+        neck=dict(type='FPN', in_channels=[32, 64, 64, 64], out_channels=16, num_outs=4),
+        decode_head=head)
+    with pytest.raises(ValueError, match=r'set model\.neck\.in_channels=\[32, 67, 67, 64\]'):
+        MODELS.build(cfg)
+    cfg['neck']['in_channels'] = [32, 67, 67, 64]
+    assert MODELS.build(cfg).backbone.out_channels == (32, 67, 67, 64)
+    del cfg['neck']  # no neck: the head's widths at its in_index
+    cfg['decode_head'] = dict(head, in_channels=[32, 64], in_index=[0, 2], feature_strides=[4, 16])
+    with pytest.raises(ValueError, match=r'set model\.decode_head\.in_channels=\[32, 67\]'):
+        MODELS.build(cfg)

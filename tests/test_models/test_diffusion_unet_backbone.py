@@ -52,7 +52,7 @@ def test_class_names_condition_the_features(tiny_sd_dir, backbone):
     with torch.no_grad():
         a, b = backbone(img), other(img)
     assert not torch.allclose(a[0], b[0])
-    assert backbone.class_embeddings.shape == (3, backbone.text_encoder.config.hidden_size)
+    assert backbone.text.embeddings.shape == (3, backbone.text_encoder.config.hidden_size)
 
 
 def test_adapter_starts_near_identity(backbone):

@@ -12,7 +12,7 @@ def build(tiny_sd_dir):
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
 
-    def _build(segmentor, target, num_classes):
+    def _build(segmentor, codec):
         return MODELS.build(ConfigDict(
             type=segmentor,
             data_preprocessor=dict(type='SegDataPreProcessor', mean=[127.5] * 3,
@@ -20,8 +20,7 @@ def build(tiny_sd_dir):
                                    test_cfg=dict(size_divisor=64)),
             backbone=dict(type='DiffusionUNetBackbone', pretrained=tiny_sd_dir,
                           mode='genpercept', attn_map_levels=(), outputs='latent'),
-            decode_head=dict(type='VAELatentHead', pretrained=tiny_sd_dir, target=target,
-                             num_classes=num_classes),
+            decode_head=dict(type='VAELatentHead', pretrained=tiny_sd_dir, codec=codec),
             test_cfg=dict(mode='whole')))
     return _build
 
@@ -39,7 +38,7 @@ def _samples(n, h, w, seg=None, depth=None):
 
 
 def test_segmentation_latent_loss_and_prediction(build):
-    model = build('EncoderDecoder', 'segmentation', 5)
+    model = build('EncoderDecoder', dict(type='ClassColorCodec', num_classes=5))
     head = model.decode_head
     assert head.num_classes == head.out_channels == 5
     model.train()
@@ -64,7 +63,7 @@ def test_segmentation_latent_loss_and_prediction(build):
 
 
 def test_depth_latent_route_in_depth_estimator(build):
-    model = build('DepthEstimator', 'depth', 1)
+    model = build('DepthEstimator', dict(type='DepthCodec'))
     img = torch.rand(1, 3, 64, 64) * 2 - 1
     depth = torch.rand(1, 64, 64) * 3 + 0.5
     assert torch.isfinite(model.loss(img, _samples(1, 64, 64, depth=depth))['decode.loss_latent'])
@@ -76,13 +75,15 @@ def test_depth_latent_route_in_depth_estimator(build):
 
 def test_head_explains_wrong_inputs(build, tiny_sd_dir):
     from mmgeneralist.models import VAELatentHead
-    head = build('EncoderDecoder', 'segmentation', 3).decode_head
+    head = build('EncoderDecoder', dict(type='ClassColorCodec', num_classes=3)).decode_head
     with pytest.raises(ValueError, match="outputs='latent'"):
         head.loss([torch.zeros(1, 8, 16, 16)] * 4, [], None)
     samples = _samples(1, 32, 32, seg=torch.zeros(1, 32, 32, dtype=torch.long))
     with pytest.raises(ValueError, match='does not match the prediction'):
         head.loss([torch.zeros(1, 8, 16, 16)], samples, None)
-    with pytest.raises(ValueError, match='one channel'):
-        VAELatentHead(tiny_sd_dir, target='depth', num_classes=3)
+    with pytest.raises(ValueError, match='no .gt_sem_seg.'):  # the codec's field is missing
+        head.loss([torch.zeros(1, 8, 16, 16)], _samples(1, 32, 32), None)
+    with pytest.raises(KeyError, match='NoSuchCodec'):
+        VAELatentHead(tiny_sd_dir, codec=dict(type='NoSuchCodec'))
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        VAELatentHead(tiny_sd_dir + '-missing')
+        VAELatentHead(tiny_sd_dir + '-missing', codec=dict(type='DepthCodec'))

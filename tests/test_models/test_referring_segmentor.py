@@ -148,14 +148,16 @@ def test_predict_crops_the_padding_and_rescales(model, monkeypatch):
     samples = [_sample(['the ball'], 70, 90, ori=(140, 180))]
     data = _batch(model, samples, False)
 
-    def fake_logits(batch_inputs, images, texts):
-        out = torch.zeros(len(texts), 2, *batch_inputs.shape[-2:])
+    pad_hw = data['inputs'].shape[-2:]
+
+    def fake_logits(feats):  # logits at the padded input size, as the head returns them
+        out = torch.zeros(feats[0].shape[0], 2, *pad_hw)
         out[:, 1, :35, :45] = 1.0  # the top-left quarter of the 70x90 image
         out[:, 1, 70:, :] = 5.0  # padding: must be cropped away
         out[:, 1, :, 90:] = 5.0
         return out
 
-    monkeypatch.setattr(model, '_logits', fake_logits)
+    monkeypatch.setattr(model.head, 'forward', fake_logits)
     with torch.no_grad():
         (result, ) = model(**data, mode='predict')
     mask = result.pred_instances.masks[0]

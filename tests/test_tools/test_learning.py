@@ -1,7 +1,10 @@
-"""Each tiny model, trained by tools/train.py, beats a trivial predictor on the same data.
+"""Each tiny model, trained by mmengine's Runner, beats a trivial predictor on the same data.
 
-The trivial predictors are measured by tools/analysis_tools/eval_vs_trivial.py with the
-config's own metric on the same validation split: the training majority class for
+Training runs in the test process, as ``tools/train.py`` would run it (its command line is
+tested in test_train_tools.py), so the imports are paid once. The trivial predictors are
+measured by :func:`mmgeneralist.evaluation.compare_with_trivial` (what
+tools/analysis_tools/eval_vs_trivial.py prints) with the config's own metric on the same
+validation split: the training majority class for
 segmentation (mIoU), the training mean depth for depth (RMSE; AbsRel after the per-image
 least-squares alignment for GenPercept's affine-invariant depth, which turns a constant
 into each image's own mean depth).
@@ -10,7 +13,9 @@ import json
 
 import pytest
 
-from ..conftest import ROOT, TINY_VPD_CONFIG, run_tool, tiny_cfg_options
+from mmgeneralist.evaluation import compare_with_trivial
+
+from ..conftest import ROOT, TINY_VPD_CONFIG, tiny_overrides, train_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +39,10 @@ def _schedule(iters, **extra):
 
 
 def train_and_compare(config, sd_dir, data_root, work_dir, iters, **extra):
-    """Train ``iters`` iterations, then return eval_vs_trivial's ``(model, trivial)``."""
-    opts = tiny_cfg_options(sd_dir, data_root, **_schedule(iters, **extra))
-    run_tool('tools/train.py', config, '--work-dir', str(work_dir), *opts)
-    out = work_dir / 'eval.json'
-    run_tool('tools/analysis_tools/eval_vs_trivial.py', config,
-             str(work_dir / f'iter_{iters}.pth'), '--json', str(out), *opts)
-    result = json.loads(out.read_text())
+    """Train ``iters`` iterations, then return ``(model, trivial)`` metrics."""
+    cfg = train_in_process(config, work_dir, **tiny_overrides(sd_dir, data_root,
+                                                               **_schedule(iters, **extra)))
+    result = compare_with_trivial(cfg, str(work_dir / f'iter_{iters}.pth'))
     return result['model'], result['trivial']
 
 
@@ -75,11 +77,11 @@ def test_tiny_genpercept_depth_beats_mean_depth(tiny_sd_dir, synthetic_nyu_root,
 def test_tiny_genpercept_two_stage_segmentation(tiny_sd_dir, synthetic_ade_root, tmp_path):
     """Stage 1 lowers its latent loss; stage 2 starts from its UNet and beats a constant."""
     stage1 = tmp_path / 'stage1'
-    opts = tiny_cfg_options(tiny_sd_dir, synthetic_ade_root, **_schedule(60, **{
-        'default_hooks.logger.interval': 10,
-        'model.decode_head.pretrained': tiny_sd_dir,  # the VAE head's folder too
-    }))
-    run_tool('tools/train.py', TINY_GENPERCEPT_STAGE1, '--work-dir', str(stage1), *opts)
+    train_in_process(TINY_GENPERCEPT_STAGE1, stage1, **tiny_overrides(
+        tiny_sd_dir, synthetic_ade_root, **_schedule(60, **{
+            'default_hooks.logger.interval': 10,
+            'model.decode_head.pretrained': tiny_sd_dir,  # the VAE head's folder too
+        })))
     losses = [json.loads(line)['loss'] for line in
               next(stage1.glob('*/vis_data/scalars.json')).read_text().splitlines()
               if '"loss"' in line]
@@ -88,7 +90,8 @@ def test_tiny_genpercept_two_stage_segmentation(tiny_sd_dir, synthetic_ade_root,
     model, trivial = train_and_compare(
         TINY_GENPERCEPT_STAGE2, tiny_sd_dir, synthetic_ade_root, tmp_path / 'stage2', 300,
         load_from=str(stage1 / 'iter_60.pth'))
-    stage2_log = next((tmp_path / 'stage2').glob('*/*.log')).read_text()
+    # the first run in the folder is the training (the evaluation's log comes after it)
+    stage2_log = sorted((tmp_path / 'stage2').glob('*/*.log'))[0].read_text()
     assert f'Load checkpoint from {stage1}/iter_60.pth' in stage2_log  # stage 2 starts there
     print(f'tiny GenPercept stage 2 mIoU {model["mIoU"]:.2f} vs constant {trivial["mIoU"]:.2f}')
     assert model['mIoU'] > trivial['mIoU'] + 10, (model, trivial)

@@ -8,8 +8,11 @@ data_root = 'data/synthetic/ade'
 dataset_type = 'ADE20KDataset'
 metainfo = dict(classes=class_names)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    # an image or label that does not decode is logged and skipped (at most 1% of them)
+    dict(type='SkipBadSamples', transforms=[
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', reduce_zero_label=True),
+    ]),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]

@@ -6,8 +6,11 @@ dataset_type = 'NYUDataset'
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction', 'category_id')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),  # uint16 mm -> m
+    # an image or depth map that does not decode is logged and skipped (at most 1% of them)
+    dict(type='SkipBadSamples', transforms=[
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),  # uint16 mm -> m
+    ]),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]

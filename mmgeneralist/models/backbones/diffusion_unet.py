@@ -14,21 +14,27 @@ decoder features feed an ordinary head.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import torch
 from mmengine.model import BaseModule
 
 from ...diffusion import (
-    TextAdapter,
     check_pretrained,
-    encode_class_prompts,
-    encode_sentences,
     install_attention_map_processors,
     load_text_encoder,
     load_unet,
     load_vae,
 )
+from ...diffusion.conditioning import (
+    ClassNamesContext,
+    EmptyPromptContext,
+    ImageClassContext,
+    SentenceContext,
+    TextConditioning,
+)
+from ...diffusion.features import UpBlockFeatureTap
 from ...registry import register
 
 
@@ -45,12 +51,20 @@ def dataset_class_names(dataset_type: str) -> tuple[str, ...]:
 
 
 MODES = ('vpd', 'genpercept')
-CONTEXTS = ('classes', 'image_class', 'sentence')
+#: the ``context`` option and its part (``'sentence'`` and GenPercept's empty prompt aside)
+CONTEXTS = dict(classes=ClassNamesContext, image_class=ImageClassContext,
+                sentence=SentenceContext)
 
 
 @register('models')
 class DiffusionUNetBackbone(BaseModule):
     """Stable-Diffusion UNet as a backbone for mmseg / mmdet heads.
+
+    It composes parts of :mod:`mmgeneralist.diffusion`: the loaders, a text-conditioning part
+    per context kind (``self.text``, :mod:`~mmgeneralist.diffusion.conditioning`: it owns the
+    frozen CLIP text encoder and the adapter), the up-block feature tap
+    (:class:`~mmgeneralist.diffusion.features.UpBlockFeatureTap`) and the attention-map
+    processors (:mod:`~mmgeneralist.diffusion.attention`).
 
     Args:
         pretrained: a diffusers-format folder (``unet/``, ``vae/``, ``text_encoder/``,
@@ -62,7 +76,8 @@ class DiffusionUNetBackbone(BaseModule):
             ``'image_class'`` contexts.
         mode: ``'vpd'`` (text-conditioned feature extractor) or ``'genpercept'`` (one
             deterministic step conditioned on the empty prompt, no adapter, no maps).
-        context: what the VPD text is (Sec. 3.4): ``'classes'``, all class prompts for
+        context: what the VPD text is (Sec. 3.4; GenPercept mode always uses SD's empty
+            prompt, ``context`` then reads ``'empty'``): ``'classes'``, all class prompts for
             every image (semantic segmentation); ``'image_class'``, the prompt of each
             image's class, given as ``forward((img, class_ids))`` the way mmseg's
             ``DepthEstimator`` passes NYU scene ids (id -1, unknown, gets the mean of all
@@ -114,31 +129,29 @@ class DiffusionUNetBackbone(BaseModule):
                  autocast_dtype: str | None = None,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
-        self._check_options(mode, context, attn_map_levels, outputs)
-        self.mode, self.context, self.outputs = mode, context, outputs
-        if mode == 'genpercept':
-            class_names = None
-        elif context == 'sentence':
-            class_names = None
-        elif class_names is None or len(class_names) == 0:
-            raise ValueError(f'class_names is empty: context={context!r} needs one name per '
-                             'class of the head (or a dataset type name)')
-        elif isinstance(class_names, str):
+        self._check_options(mode, context, outputs)
+        self.mode, self.outputs = mode, outputs
+        self.context = 'empty' if mode == 'genpercept' else context
+        if isinstance(class_names, str):
             class_names = dataset_class_names(class_names)
         pretrained = check_pretrained(pretrained, ('unet', 'vae', 'text_encoder', 'tokenizer'))
         self.unet = load_unet(pretrained)
         self.vae = load_vae(pretrained)
-        self.text_encoder, self.tokenizer = load_text_encoder(pretrained)
-        self.class_names = tuple(class_names) if class_names is not None else None
-        self.prompt_template = prompt_template
-        if timestep is None:
-            timestep = 1 if mode == 'genpercept' else 0
-        self.timestep = int(timestep)
-        #: read by mmseg's DepthEstimator: it then passes ``(img, category_ids)``
-        self.class_embed_select = context == 'image_class' and mode == 'vpd'
-
         self.vae.requires_grad_(False)
-        self.text_encoder.requires_grad_(False)
+        text_encoder, tokenizer = load_text_encoder(pretrained)
+        if text_encoder.config.hidden_size != self.unet.config.cross_attention_dim:
+            raise ValueError(f'text encoder width {text_encoder.config.hidden_size} != UNet '
+                             f'cross_attention_dim {self.unet.config.cross_attention_dim} in '
+                             f'{pretrained!r}')
+        #: the text conditioning part (:mod:`mmgeneralist.diffusion.conditioning`)
+        self.text = self._conditioning(self.context, text_encoder, tokenizer, class_names,
+                                       prompt_template, max_text_length, adapter_gamma)
+        self.class_names = getattr(self.text, 'class_names', None)
+        self.timestep = int(timestep if timestep is not None else
+                            (1 if mode == 'genpercept' else 0))
+        #: read by mmseg's DepthEstimator: it then passes ``(img, category_ids)``
+        self.class_embed_select = isinstance(self.text, ImageClassContext)
+
         if outputs == 'features':
             # Decoder features are taken before the UNet's output layers, which then get
             # no gradient; freezing them keeps DistributedDataParallel free of unused params.
@@ -155,35 +168,22 @@ class DiffusionUNetBackbone(BaseModule):
                 raise ValueError(f'autocast_dtype={autocast_dtype!r} is not a torch dtype name; '
                                  "use e.g. 'bfloat16' or 'float16'")
 
-        text_dim = self.text_encoder.config.hidden_size
-        if text_dim != self.unet.config.cross_attention_dim:
-            raise ValueError(f'text encoder width {text_dim} != UNet cross_attention_dim '
-                             f'{self.unet.config.cross_attention_dim} in {pretrained!r}')
-        # GenPercept keeps SD's own conditioning: the empty prompt, no adapter.
-        self.text_adapter = TextAdapter(text_dim, adapter_gamma) if mode == 'vpd' else None
-        self.max_text_length = max_text_length or self.tokenizer.model_max_length
-        # Fixed text embeddings of the frozen encoder (class prompts, or the empty prompt),
-        # computed once, on first use.
-        self.register_buffer('class_embeddings', torch.empty(0), persistent=False)
-
-        self._features: list[torch.Tensor] = []
-        blocks = list(self.unet.up_blocks)
-        for block in blocks:
-            if block.upsamplers is not None:  # the block's output before it is upsampled
-                block.upsamplers[0].register_forward_pre_hook(self._keep_input)
-            else:
-                block.register_forward_hook(self._keep_output)
+        self.features = UpBlockFeatureTap(self.unet)
         num_levels = len(self.unet.config.block_out_channels)
         self.attn_map_levels = tuple(sorted(set(attn_map_levels)))
         if any(not 0 <= level < num_levels for level in self.attn_map_levels):
             raise ValueError(f'attn_map_levels {attn_map_levels} must lie in 0..{num_levels - 1}')
+        if self.attn_map_levels and not self.text.maps_informative:
+            raise ValueError(f'attn_map_levels={self.attn_map_levels} with mode={mode!r}, '
+                             f'context={context!r}: the context is the empty prompt or one '
+                             'token per image, whose attention map is constant; set '
+                             'attn_map_levels=()')
         self.attn_maps = (install_attention_map_processors(self.unet, self.attn_map_levels)
                           if self.attn_map_levels else None)
         vae_factor = 2**(len(self.vae.config.block_out_channels) - 1)
         #: feature widths and strides, highest resolution first (for necks and heads)
-        tokens = len(self.class_names) if self.class_names else self.max_text_length
         self.out_channels = tuple(
-            ch + (tokens if level in self.attn_map_levels else 0)
+            ch + (self.text.num_tokens if level in self.attn_map_levels else 0)
             for level, ch in enumerate(self.unet.config.block_out_channels))
         self.strides = tuple(vae_factor * 2**i for i in range(num_levels))
         if outputs == 'latent':
@@ -191,71 +191,59 @@ class DiffusionUNetBackbone(BaseModule):
             self.strides = (vae_factor, )
 
     @staticmethod
-    def _check_options(mode, context, attn_map_levels, outputs) -> None:
+    def _check_options(mode, context, outputs) -> None:
         if mode not in MODES:
             raise ValueError(f'mode={mode!r}; choose one of {MODES}')
         if context not in CONTEXTS:
-            raise ValueError(f'context={context!r}; choose one of {CONTEXTS}')
+            raise ValueError(f'context={context!r}; choose one of {tuple(CONTEXTS)}')
         if outputs not in ('features', 'latent'):
             raise ValueError(f"outputs={outputs!r}; choose 'features' or 'latent'")
         if outputs == 'latent' and mode != 'genpercept':
             raise ValueError("outputs='latent' is GenPercept's target latent: set "
                              "mode='genpercept'")
-        if attn_map_levels and (mode == 'genpercept' or context == 'image_class'):
-            raise ValueError(f'attn_map_levels={tuple(attn_map_levels)} with mode={mode!r}, '
-                             f'context={context!r}: the context is the empty prompt or one '
-                             'token per image, whose attention map is constant; set '
-                             'attn_map_levels=()')
 
-    def _keep_input(self, module, args):
-        self._features.append(args[0])
+    @staticmethod
+    def _conditioning(context, text_encoder, tokenizer, class_names, prompt_template,
+                      max_text_length, adapter_gamma) -> TextConditioning:
+        """The text part of a context kind: GenPercept keeps SD's empty prompt, no adapter."""
+        if context == 'empty':
+            return EmptyPromptContext(text_encoder, tokenizer)
+        if context == 'sentence':
+            return SentenceContext(text_encoder, tokenizer, max_text_length, adapter_gamma)
+        if not class_names:
+            raise ValueError(f'class_names is empty: context={context!r} needs one name per '
+                             'class of the head (or a dataset type name)')
+        return CONTEXTS[context](text_encoder, tokenizer, class_names, prompt_template,
+                                 adapter_gamma)
 
-    def _keep_output(self, module, args, output):
-        self._features.append(output)
+    # the frozen encoder, its tokenizer and the adapter live in the text part
+    @property
+    def text_encoder(self):
+        return self.text.encoder
+
+    @property
+    def tokenizer(self):
+        return self.text.tokenizer
+
+    @property
+    def text_adapter(self):
+        return self.text.adapter
+
+    @property
+    def max_text_length(self) -> int:
+        return getattr(self.text, 'max_text_length', self.tokenizer.model_max_length)
 
     def train(self, mode: bool = True):
         super().train(mode)
         self.vae.eval()  # frozen parts stay in eval mode (no dropout)
-        self.text_encoder.eval()
         return self
-
-    def _fixed_embeddings(self) -> torch.Tensor:
-        if self.class_embeddings.numel() == 0:
-            if self.mode == 'genpercept':
-                emb = encode_sentences(self.text_encoder, self.tokenizer, [''])[0]
-            else:
-                emb = encode_class_prompts(self.text_encoder, self.tokenizer,
-                                           self.class_names, self.prompt_template)
-                if self.context == 'image_class':  # row -1: unknown class, the mean
-                    emb = torch.cat([emb, emb.mean(0, keepdim=True)])
-            self.class_embeddings = emb
-        return self.class_embeddings
 
     def text_context(self,
                      batch_size: int,
                      class_ids: torch.Tensor | None = None,
                      texts: Sequence[str] | None = None) -> torch.Tensor:
         """The cross-attention context ``(B, tokens, D)`` of the configured ``context``."""
-        if self.mode == 'genpercept':
-            return self._fixed_embeddings().unsqueeze(0).expand(batch_size, -1, -1)
-        if self.context == 'sentence':
-            if texts is None or len(texts) != batch_size:
-                raise ValueError(f"context='sentence' needs one sentence per image: "
-                                 f'forward(img, texts=[...]) with {batch_size} texts, got '
-                                 f'{None if texts is None else len(texts)}')
-            emb = encode_sentences(self.text_encoder, self.tokenizer, texts,
-                                   self.max_text_length)
-            return self.text_adapter(emb)
-        emb = self._fixed_embeddings()
-        if self.context == 'image_class':
-            if class_ids is None:  # no scene label: the mean of all classes, as mmseg does
-                class_ids = torch.full((batch_size, ), -1, dtype=torch.long)
-            class_ids = torch.as_tensor(class_ids, device=emb.device).long()
-            if class_ids.numel() != batch_size or (class_ids >= len(self.class_names)).any():
-                raise ValueError(f'class ids {class_ids.tolist()} do not fit {batch_size} '
-                                 f'images and {len(self.class_names)} classes')
-            return self.text_adapter(emb[class_ids]).unsqueeze(1)
-        return self.text_adapter(emb).unsqueeze(0).expand(batch_size, -1, -1)
+        return self.text(batch_size, class_ids, texts)
 
     @torch.no_grad()
     def encode_image(self, img: torch.Tensor) -> torch.Tensor:
@@ -281,15 +269,16 @@ class DiffusionUNetBackbone(BaseModule):
             raise ValueError(f'expected 3-channel images, got shape {tuple(img.shape)}')
         latent = self.encode_image(img)
         t = torch.full((img.shape[0], ), self.timestep, device=img.device, dtype=torch.long)
-        self._features = []
+        self.features.reset()
         if self.attn_maps is not None:
             self.attn_maps.reset()
         # outside autocast: the cached class embeddings keep full precision for later calls
         context = self.text_context(img.shape[0], class_ids, texts)
-        with torch.autocast(img.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
+        autocast = (torch.autocast(img.device.type, dtype=self.autocast_dtype)
+                    if self.autocast_dtype is not None else contextlib.nullcontext())
+        with autocast:
             out = self.unet(latent, t, encoder_hidden_states=context).sample
-        feats, self._features = [f.float() for f in reversed(self._features)], []
+        feats = self.features.collect()
         if self.outputs == 'latent':
             return (-out.float(), )  # GenPercept Eq. 8: z_y = -v(z_x, t=1)
         for level in self.attn_map_levels:

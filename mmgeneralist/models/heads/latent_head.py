@@ -9,12 +9,10 @@ from mmengine.model import BaseModule
 from mmseg.models.utils import resize
 from torch import Tensor
 
-from ...codecs import ClassColorCodec, DepthCodec
+from ...codecs import BaseCodec
 from ...diffusion import check_pretrained, load_vae
-from ...registry import register
+from ...registry import build_codec, register
 from .utils import prediction_size
-
-TARGETS = ('depth', 'segmentation')
 
 
 @register('models')
@@ -24,22 +22,22 @@ class VAELatentHead(BaseModule):
     GenPercept (Xu et al., Sec. 2.3, Eq. 8): the UNet maps the RGB latent to the target's
     latent in one step (``DiffusionUNetBackbone(mode='genpercept', outputs='latent')``);
     the loss is the squared error to ``VAE.encode(codec.encode(label))``, and the prediction
-    is ``codec.decode(VAE.decode(latent))``. The label is rendered by a codec: depth as a
-    grey image, normalised per image (affine-invariant, :class:`DepthCodec`), or classes as
-    colours (:class:`ClassColorCodec`, the first stage of GenPercept's two-stage
-    segmentation, Sec. 3.2). The frozen VAE is loaded here from the same folder as the
-    backbone's (a second copy: the backbone only encodes images).
+    is ``codec.scores(VAE.decode(latent))``. The codec says which ground-truth field it
+    renders and how: depth as a grey image, normalised per image (affine-invariant,
+    ``dict(type='DepthCodec')``, for ``DepthEstimator``), or classes as colours
+    (``dict(type='ClassColorCodec', num_classes=K)``, the first stage of GenPercept's
+    two-stage segmentation, Sec. 3.2, for ``EncoderDecoder``). The frozen VAE is loaded here
+    from the same folder as the backbone's (a second copy: the backbone only encodes images).
 
     Attributes the segmentor reads (mmseg's ``EncoderDecoder`` / ``DepthEstimator``):
-    ``align_corners``, ``num_classes`` and ``out_channels`` (1 for depth, the number of
-    classes for segmentation), and the methods ``forward``, ``loss`` and ``predict``.
+    ``align_corners``, ``num_classes`` and ``out_channels`` (the codec's: 1 for depth, the
+    number of classes for segmentation), and the methods ``forward``, ``loss`` and
+    ``predict``.
 
     Args:
         pretrained: the diffusers-format folder (its ``vae/``) or hub id.
-        target: ``'depth'`` (for ``DepthEstimator``) or ``'segmentation'``
-            (for ``EncoderDecoder``).
-        num_classes: classes of a segmentation target; 1 for depth.
-        ignore_index: the unlabelled value of segmentation ground truth.
+        codec: the label codec's config (built from ``mmgeneralist.registry.CODECS``) or
+            a codec.
         loss_weight: weight of the latent MSE.
         align_corners: of the final resize.
         init_cfg: unused; the VAE's weights come from ``pretrained``.
@@ -47,24 +45,16 @@ class VAELatentHead(BaseModule):
 
     def __init__(self,
                  pretrained: str,
-                 target: str = 'depth',
-                 num_classes: int = 1,
-                 ignore_index: int = 255,
+                 codec: dict | BaseCodec,
                  loss_weight: float = 1.0,
                  align_corners: bool = False,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
-        if target not in TARGETS:
-            raise ValueError(f'target={target!r}; choose one of {TARGETS}')
-        if target == 'depth' and num_classes != 1:
-            raise ValueError(f"target='depth' predicts one channel; got num_classes={num_classes}")
+        self.codec = build_codec(codec)
         self.vae = load_vae(check_pretrained(pretrained, ('vae', )))
         self.vae.requires_grad_(False)
-        self.target = target
-        self.codec = (DepthCodec() if target == 'depth' else
-                      ClassColorCodec(num_classes, ignore_index))
-        self.num_classes = self.out_channels = num_classes
-        self.ignore_index = ignore_index
+        self.num_classes = self.out_channels = self.codec.out_channels
+        self.ignore_index = getattr(self.codec, 'ignore_index', 255)
         self.loss_weight = loss_weight
         self.align_corners = align_corners
 
@@ -89,10 +79,7 @@ class VAELatentHead(BaseModule):
     @torch.no_grad()
     def encode_target(self, batch_data_samples: Sequence) -> Tensor:
         """The scaled VAE latent of the rendered ground truth."""
-        if self.target == 'depth':
-            label = torch.stack([s.gt_depth_map.data for s in batch_data_samples])
-        else:
-            label = torch.stack([s.gt_sem_seg.data[0] for s in batch_data_samples])
+        label = self.codec.labels(batch_data_samples)
         rgb = self.codec.encode(label.to(self.vae.device))
         latent = self.vae.encode(rgb.to(self.vae.dtype)).latent_dist.mode()
         return latent.float() * self.vae.config.scaling_factor
@@ -112,12 +99,10 @@ class VAELatentHead(BaseModule):
 
     def predict(self, inputs: Sequence[Tensor], batch_img_metas: list[dict],
                 test_cfg: dict | None) -> Tensor:
-        """Depth ``(B, 1, H, W)`` in [0, 1] or class scores ``(B, K, H, W)``, resized like
-        mmseg's heads to the input tensor's size (``img_shape`` in slide inference, else
-        ``pad_shape``)."""
+        """The codec's scores, e.g. depth ``(B, 1, H, W)`` in [0, 1] or class scores
+        ``(B, K, H, W)``, resized like mmseg's heads to the input tensor's size
+        (``img_shape`` in slide inference, else ``pad_shape``)."""
         del test_cfg
-        rgb = self.forward(inputs)
-        out = (self.codec.decode(rgb) if self.target == 'depth' else
-               self.codec.decode_logits(rgb))
+        out = self.codec.scores(self.forward(inputs))
         return resize(out, size=prediction_size(batch_img_metas), mode='bilinear',
                       align_corners=self.align_corners)

@@ -8,6 +8,12 @@ running map to the next level's size, concatenates that level, and applies two
 3x3 conv-BN-ReLU layers; a 1x1 conv gives two-class logits (background, referred object) at
 the stride of the highest-resolution level. The loss is the two-class cross-entropy at
 the input resolution (VPD, Sec. 3.4).
+
+Like every mmdet and mmseg head, it owns its targets and its post-processing:
+``loss(feats, data_samples)`` and ``predict(feats, data_samples)`` take one data sample per
+feature map in the batch, here one per (image, expression) pair, carrying that
+expression's mask in ``gt_instances.masks`` (one mask) and the image's ``img_shape``,
+``batch_input_shape`` and ``ori_shape``.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ...registry import register
@@ -123,19 +130,56 @@ class ReferringMaskHead(BaseModule):
         return F.interpolate(logits, size=tuple(size), mode='bilinear',
                              align_corners=self.align_corners)
 
-    def loss(self, feats: Sequence[Tensor], targets: Tensor) -> dict[str, Tensor]:
-        """Two-class cross-entropy of the logits upsampled to the targets' size.
+    @staticmethod
+    def _input_size(sample) -> tuple[int, int]:
+        """The padded batch size the features were computed at."""
+        for key in ('batch_input_shape', 'pad_shape', 'img_shape'):
+            if key in sample:
+                return tuple(int(v) for v in sample.metainfo[key][:2])
+        raise ValueError('data sample without img_shape')
+
+    def targets(self, data_samples: Sequence, device: torch.device) -> Tensor:
+        """``(N, H, W)`` targets on the padded canvas: 1 object, 0 background, the padding
+        ``ignore_index``; from each sample's single mask in ``gt_instances.masks``."""
+        out = []
+        for sample in data_samples:
+            gt = sample.get('gt_instances')
+            masks = gt.get('masks') if gt is not None else None
+            if masks is None or len(masks) != 1:
+                raise ValueError(
+                    f'data sample {sample.metainfo.get("img_path", "")!r} carries '
+                    f'{0 if masks is None else len(masks)} masks; the referring head takes '
+                    'one (the expression\'s) per sample')
+            h, w = sample.metainfo['img_shape'][:2]
+            mask = masks.to_tensor(dtype=torch.long, device=device)[0]
+            # img_shape, or padded by the data preprocessor (pad_mask=True)
+            allowed = {(h, w)} | {tuple(sample.metainfo[k][:2])
+                                  for k in ('pad_shape', 'batch_input_shape') if k in sample}
+            if tuple(mask.shape) not in allowed:
+                raise ValueError(f'gt mask of shape {tuple(mask.shape)} for an image of shape '
+                                 f'{(h, w)}: load the annotations before Resize in the '
+                                 'training pipeline so that the masks are resized with the '
+                                 'image')
+            target = torch.full(self._input_size(sample), self.ignore_index, dtype=torch.long,
+                                device=device)
+            target[:h, :w] = mask[:h, :w]
+            out.append(target)
+        return torch.stack(out)
+
+    def loss(self, feats: Sequence[Tensor], data_samples: Sequence) -> dict[str, Tensor]:
+        """Two-class cross-entropy of the logits upsampled to the padded input size.
 
         Args:
-            feats: the input maps, as for :meth:`forward`.
-            targets: ``(B, H, W)`` integer masks (1: referred object, 0: background,
-                ``ignore_index``: padding), at the padded input resolution.
+            feats: the input maps, as for :meth:`forward`, one batch entry per sample.
+            data_samples: one per batch entry, each with its expression's mask (see
+                :meth:`targets`).
 
         Returns:
             ``loss_mask``, and ``mask_iou`` (the batch's overall IoU, for the logs only).
         """
-        logits = self.resize_logits(self.forward(feats), targets.shape[-2:])
-        targets = targets.long()
+        logits = self.forward(feats)
+        targets = self.targets(data_samples, logits.device)
+        logits = self.resize_logits(logits, targets.shape[-2:])
         loss = F.cross_entropy(logits, targets, weight=self.class_weight,
                                ignore_index=self.ignore_index)
         with torch.no_grad():
@@ -144,3 +188,28 @@ class ReferringMaskHead(BaseModule):
             gt = (targets == 1) & valid
             iou = (pred & gt).sum() / (pred | gt).sum().clamp(min=1)
         return dict(loss_mask=self.loss_weight * loss, mask_iou=iou)
+
+    def predict(self, feats: Sequence[Tensor], data_samples: Sequence,
+                rescale: bool = True) -> list[InstanceData]:
+        """One mask per sample, at the original image size.
+
+        The logits are upsampled to the padded input size, cropped to the image
+        (``img_shape``) and, with ``rescale``, resized to ``ori_shape`` before the argmax,
+        so the masks line up with the original image and mmdet's ``gt_masks``.
+
+        Returns:
+            One ``InstanceData`` per sample: ``masks`` (bool, ``(1, H, W)``) and ``scores``
+            (the highest object probability of the mask, ``(1, )``).
+        """
+        logits = self.forward(feats)
+        out = []
+        for logit, sample in zip(logits, data_samples):
+            h, w = sample.metainfo['img_shape'][:2]
+            own = self.resize_logits(logit[None], self._input_size(sample))[..., :h, :w]
+            if rescale:
+                own = F.interpolate(own, size=tuple(sample.metainfo['ori_shape'][:2]),
+                                    mode='bilinear', align_corners=self.align_corners)
+            prob = own.softmax(1)[:, 1]
+            out.append(InstanceData(masks=prob > 0.5,  # the argmax of the two classes
+                                    scores=prob.flatten(1).amax(1)))
+        return out

@@ -1,4 +1,11 @@
-from .diffusion_encoder_decoder import DiffusionEncoderDecoder, check_class_count
+from .diffusion_encoder_decoder import (
+    DiffusionEncoderDecoder,
+    check_class_count,
+    check_feature_widths,
+)
 from .referring_segmentor import DiffusionReferringSegmentor
 
-__all__ = ['DiffusionEncoderDecoder', 'check_class_count', 'DiffusionReferringSegmentor']
+__all__ = [
+    'DiffusionEncoderDecoder', 'check_class_count', 'check_feature_widths',
+    'DiffusionReferringSegmentor'
+]

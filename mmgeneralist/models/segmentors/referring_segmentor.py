@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import DetDataSample
@@ -37,6 +36,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ...registry import register
+from .diffusion_encoder_decoder import check_feature_widths
 
 TRAIN_EXPRESSIONS = ('random', 'all')
 
@@ -60,9 +60,11 @@ class DiffusionReferringSegmentor(BaseDetector):
 
     Args:
         backbone: a :class:`DiffusionUNetBackbone` config with ``context='sentence'``.
-        head: the mask head config, e.g. ``dict(type='ReferringMaskHead', ...)``; it needs
-            ``forward(feats)`` (two-class logits), ``resize_logits(logits, size)`` and
-            ``loss(feats, targets)``.
+        head: the mask head config, e.g. ``dict(type='ReferringMaskHead', ...)``: it keeps
+            mmdet's head contract, ``loss(feats, data_samples)`` and
+            ``predict(feats, data_samples, rescale)``, with one data sample per
+            (image, expression) pair (the image's metainfo, ``text`` the expression and, in
+            training, that expression's mask); ``forward(feats)`` gives tensor mode.
         neck: an optional neck (e.g. mmdet's ``FPN``) between backbone and head.
         train_expression: which expressions of an image are trained on in an iteration:
             ``'random'``, one drawn afresh each time (VPD, Sec. 4); ``'all'``, every one
@@ -102,6 +104,7 @@ class DiffusionReferringSegmentor(BaseDetector):
                 "conditions on one sentence per image; set model.backbone.context='sentence'")
         self.neck = MMDET_MODELS.build(neck) if neck is not None else None
         self.head = MMDET_MODELS.build(head)
+        check_feature_widths(self.backbone, self.neck, self.head, head_name='head')
         self.train_expression = train_expression
         self.inference_batch_size = inference_batch_size
 
@@ -128,54 +131,41 @@ class DiffusionReferringSegmentor(BaseDetector):
                 indices.append(j)
         return images, texts, indices
 
-    def _logits(self, batch_inputs: Tensor, images: list[int],
-                texts: list[str]) -> Tensor:
-        """Head logits of each (image, expression) pair, in chunks of the inference size."""
-        step = self.inference_batch_size or max(len(texts), 1)
-        out = []
-        for start in range(0, len(texts), step):
-            idx = torch.as_tensor(images[start:start + step], device=batch_inputs.device)
-            feats = self.extract_feat(batch_inputs[idx], texts[start:start + step])
-            out.append(self.head(feats))
-        return torch.cat(out)
-
     @staticmethod
-    def _target(sample: DetDataSample, index: int, pad_hw: tuple[int, int],
-                ignore_index: int, device: torch.device) -> Tensor:
-        """Mask ``index`` of a sample on the padded canvas (padding = ``ignore_index``)."""
-        gt = sample.get('gt_instances')
-        masks = gt.get('masks') if gt is not None else None
-        n_text = len(_expressions(sample))
-        if masks is None or len(masks) != n_text:
-            raise ValueError(
-                f'data sample {sample.metainfo.get("img_path", "")!r} has {n_text} expressions '
-                f'but {0 if masks is None else len(masks)} gt masks: load one mask per '
-                'expression (RefCocoDataset + LoadAnnotations(with_mask=True))')
-        h, w = sample.metainfo['img_shape'][:2]
-        mask = masks[[index]].to_tensor(dtype=torch.long, device=device)[0]
-        # img_shape, or padded by the data preprocessor (pad_mask=True)
-        allowed = {(h, w)} | {tuple(sample.metainfo[k][:2])
-                              for k in ('pad_shape', 'batch_input_shape') if k in sample}
-        if tuple(mask.shape) not in allowed:
-            raise ValueError(f'gt mask of shape {tuple(mask.shape)} for an image of shape '
-                             f'{(h, w)}: load the annotations before Resize in the training '
-                             'pipeline so that the masks are resized with the image')
-        target = torch.full(pad_hw, ignore_index, dtype=torch.long, device=device)
-        target[:h, :w] = mask[:h, :w]
-        return target
+    def _pair_samples(batch_data_samples: Sequence[DetDataSample], images: list[int],
+                      texts: list[str], indices: list[int],
+                      with_masks: bool) -> list[DetDataSample]:
+        """One data sample per (image, expression) pair: the image's metainfo with
+        ``text`` set to the expression and, ``with_masks``, that expression's mask."""
+        pairs = []
+        for i, text, j in zip(images, texts, indices):
+            sample = batch_data_samples[i]
+            pair = DetDataSample(metainfo=dict(sample.metainfo, text=text))
+            if with_masks:
+                gt = sample.get('gt_instances')
+                masks = gt.get('masks') if gt is not None else None
+                n_text = len(_expressions(sample))
+                if masks is None or len(masks) != n_text:
+                    raise ValueError(
+                        f'data sample {sample.metainfo.get("img_path", "")!r} has {n_text} '
+                        f'expressions but {0 if masks is None else len(masks)} gt masks: '
+                        'load one mask per expression (RefCocoDataset + '
+                        'LoadAnnotations(with_mask=True))')
+                pair.gt_instances = InstanceData(masks=masks[[j]])
+            pairs.append(pair)
+        return pairs
+
+    def _chunks(self, n: int) -> list[slice]:
+        step = self.inference_batch_size or max(n, 1)
+        return [slice(start, start + step) for start in range(0, n, step)]
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: Sequence[DetDataSample]) -> dict[str, Tensor]:
-        """Cross-entropy of the masks of the chosen expressions (see ``train_expression``)."""
+        """The head's loss on the chosen expressions (see ``train_expression``)."""
         images, texts, indices = self._pairs(batch_data_samples, training=True)
+        pairs = self._pair_samples(batch_data_samples, images, texts, indices, True)
         idx = torch.as_tensor(images, device=batch_inputs.device)
-        feats = self.extract_feat(batch_inputs[idx], texts)
-        pad_hw = tuple(batch_inputs.shape[-2:])
-        targets = torch.stack([
-            self._target(batch_data_samples[i], j, pad_hw, self.head.ignore_index,
-                         batch_inputs.device) for i, j in zip(images, indices)
-        ])
-        return self.head.loss(feats, targets)
+        return self.head.loss(self.extract_feat(batch_inputs[idx], texts), pairs)
 
     def predict(self,
                 batch_inputs: Tensor,
@@ -183,27 +173,22 @@ class DiffusionReferringSegmentor(BaseDetector):
                 rescale: bool = True) -> list[DetDataSample]:
         """One mask per expression in ``pred_instances.masks`` (bool, ``(N, H, W)``).
 
-        The logits are upsampled to the padded input size, cropped to the image
-        (``img_shape``) and, with ``rescale``, resized to ``ori_shape`` before the
-        argmax, so the masks line up with the original image and mmdet's ``gt_masks``.
-        ``pred_instances.scores`` holds the highest object probability of each mask.
+        The head predicts each (image, expression) pair's mask at the original image size
+        (see :meth:`ReferringMaskHead.predict`); they are regrouped by image, in expression
+        order, with ``pred_instances.scores`` the highest object probability of each mask.
         (mmdet's ``DetLocalVisualizer`` cannot paint these samples: it needs class labels,
         which referring data do not have.)
         """
-        images, texts, _ = self._pairs(batch_data_samples, training=False)
-        logits = self._logits(batch_inputs, images, texts)
-        owner = torch.as_tensor(images, device=logits.device)
+        images, texts, indices = self._pairs(batch_data_samples, training=False)
+        pairs = self._pair_samples(batch_data_samples, images, texts, indices, False)
+        preds = []
+        for chunk in self._chunks(len(texts)):
+            idx = torch.as_tensor(images[chunk], device=batch_inputs.device)
+            feats = self.extract_feat(batch_inputs[idx], texts[chunk])
+            preds.extend(self.head.predict(feats, pairs[chunk], rescale=rescale))
         for i, sample in enumerate(batch_data_samples):
-            h, w = sample.metainfo['img_shape'][:2]
-            own = self.head.resize_logits(logits[owner == i], batch_inputs.shape[-2:])
-            own = own[..., :h, :w]
-            if rescale:
-                own = F.interpolate(own, size=tuple(sample.metainfo['ori_shape'][:2]),
-                                    mode='bilinear', align_corners=self.head.align_corners)
-            prob = own.softmax(1)[:, 1]
-            sample.pred_instances = InstanceData(
-                masks=prob > 0.5,  # the argmax of the two classes
-                scores=prob.flatten(1).amax(1))
+            own = [p for p, owner in zip(preds, images) if owner == i]
+            sample.pred_instances = InstanceData.cat(own)
         return list(batch_data_samples)
 
     def _forward(self,
@@ -218,4 +203,8 @@ class DiffusionReferringSegmentor(BaseDetector):
             raise ValueError('the referring segmentor needs data samples carrying the '
                              "expressions (metainfo 'text') in tensor mode as well")
         images, texts, _ = self._pairs(batch_data_samples, training=False)
-        return self._logits(batch_inputs, images, texts)
+        out = []
+        for chunk in self._chunks(len(texts)):
+            idx = torch.as_tensor(images[chunk], device=batch_inputs.device)
+            out.append(self.head(self.extract_feat(batch_inputs[idx], texts[chunk])))
+        return torch.cat(out)

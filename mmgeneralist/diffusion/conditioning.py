@@ -1,0 +1,192 @@
+"""The UNet's cross-attention context: one class per kind of text a method conditions on.
+
+Each part owns the frozen CLIP text encoder and tokenizer it reads, and the trainable text
+adapter where the method has one, and returns the context ``(B, tokens, width)`` of a batch:
+
+* :class:`ClassNamesContext`: one prompt per class, the same for every image (VPD semantic
+  segmentation, Sec. 3.2);
+* :class:`ImageClassContext`: the prompt of each image's own class (VPD depth: the scene
+  class, Sec. 3.4; mmseg's ``DepthEstimator`` hands the class ids over);
+* :class:`SentenceContext`: the token embeddings of one sentence per image (VPD referring
+  segmentation, Sec. 3.4; an instruction);
+* :class:`EmptyPromptContext`: Stable Diffusion's own empty prompt, no adapter (GenPercept,
+  Eq. 8).
+
+The backbones compose these instead of branching on strings; the pixel generalist and the
+instruction editor take the same parts.
+"""
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .text import TextAdapter, encode_class_prompts, encode_sentences
+
+
+class TextConditioning(nn.Module, metaclass=ABCMeta):
+    """A frozen text encoder (and optional adapter) giving the context of a batch.
+
+    Args:
+        text_encoder: a transformers CLIP text model; frozen and kept in eval mode.
+        tokenizer: its tokenizer.
+        adapter_gamma: initial scale of VPD's text adapter (Eq. 5); ``None`` for no adapter.
+
+    Attributes:
+        num_tokens: tokens of the context (the width of a per-token attention map).
+        maps_informative: whether each token's cross-attention map says something; ``False``
+            for a context with one token per image or the same prompt for all images.
+    """
+
+    maps_informative: bool = True
+
+    def __init__(self, text_encoder: nn.Module, tokenizer, adapter_gamma: float | None):
+        super().__init__()
+        self.encoder = text_encoder.requires_grad_(False)
+        self.tokenizer = tokenizer
+        width = text_encoder.config.hidden_size
+        self.adapter = TextAdapter(width, adapter_gamma) if adapter_gamma is not None else None
+        # fixed embeddings of the frozen encoder, computed once, on first use
+        self.register_buffer('embeddings', torch.empty(0), persistent=False)
+
+    @property
+    def width(self) -> int:
+        return self.encoder.config.hidden_size
+
+    @property
+    @abstractmethod
+    def num_tokens(self) -> int:
+        """Tokens of the context."""
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.encoder.eval()  # frozen: no dropout
+        return self
+
+    def adapt(self, emb: torch.Tensor) -> torch.Tensor:
+        return self.adapter(emb) if self.adapter is not None else emb
+
+    def fixed_embeddings(self) -> torch.Tensor:
+        """The cached embeddings of :meth:`compute_fixed` (computed on first use)."""
+        if self.embeddings.numel() == 0:
+            self.embeddings = self.compute_fixed()
+        return self.embeddings
+
+    def compute_fixed(self) -> torch.Tensor:
+        raise NotImplementedError(f'{type(self).__name__} has no fixed embeddings')
+
+    @abstractmethod
+    def forward(self,
+                batch_size: int,
+                class_ids: torch.Tensor | None = None,
+                texts: Sequence[str] | None = None) -> torch.Tensor:
+        """The context ``(batch_size, num_tokens, width)``."""
+
+
+class ClassNamesContext(TextConditioning):
+    """Every class prompt for every image: one [EOS] embedding per class (VPD, Sec. 3.2).
+
+    Args:
+        class_names: the names put into ``prompt_template``, in label order.
+        prompt_template: e.g. VPD's ``'a photo of a {}'``.
+    """
+
+    def __init__(self, text_encoder, tokenizer, class_names: Sequence[str],
+                 prompt_template: str = 'a photo of a {}', adapter_gamma: float | None = 1e-4):
+        super().__init__(text_encoder, tokenizer, adapter_gamma)
+        if not class_names:
+            raise ValueError('class_names is empty: give one name per class of the head')
+        self.class_names = tuple(class_names)
+        self.prompt_template = prompt_template
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.class_names)
+
+    def compute_fixed(self) -> torch.Tensor:
+        return encode_class_prompts(self.encoder, self.tokenizer, self.class_names,
+                                    self.prompt_template)
+
+    def forward(self, batch_size, class_ids=None, texts=None):
+        return self.adapt(self.fixed_embeddings()).unsqueeze(0).expand(batch_size, -1, -1)
+
+
+class ImageClassContext(ClassNamesContext):
+    """The prompt of each image's class, one token per image (VPD depth, Sec. 3.4).
+
+    ``class_ids`` of ``-1`` (unknown) and a missing ``class_ids`` get the mean of the class
+    embeddings, as mmseg's VPD does.
+    """
+
+    maps_informative = False
+
+    @property
+    def num_tokens(self) -> int:
+        return 1
+
+    def compute_fixed(self) -> torch.Tensor:
+        emb = super().compute_fixed()
+        return torch.cat([emb, emb.mean(0, keepdim=True)])  # row -1: unknown class
+
+    def forward(self, batch_size, class_ids=None, texts=None):
+        emb = self.fixed_embeddings()
+        if class_ids is None:
+            class_ids = torch.full((batch_size, ), -1, dtype=torch.long)
+        class_ids = torch.as_tensor(class_ids, device=emb.device).long()
+        # (a shape-only run on the meta device cannot look at the values)
+        out_of_range = not class_ids.is_meta and bool(
+            ((class_ids >= len(self.class_names)) | (class_ids < -1)).any())
+        if class_ids.numel() != batch_size or out_of_range:
+            raise ValueError(f'class ids {class_ids.tolist()} do not fit {batch_size} images '
+                             f'and {len(self.class_names)} classes (-1: unknown)')
+        return self.adapt(emb[class_ids.view(-1)]).unsqueeze(1)
+
+
+class SentenceContext(TextConditioning):
+    """The token embeddings of one sentence per image (VPD referring, Sec. 3.4).
+
+    Args:
+        max_text_length: tokens per sentence (padded or truncated with a warning);
+            ``None``: the text encoder's length (77 for CLIP).
+    """
+
+    def __init__(self, text_encoder, tokenizer, max_text_length: int | None = None,
+                 adapter_gamma: float | None = 1e-4):
+        super().__init__(text_encoder, tokenizer, adapter_gamma)
+        self.max_text_length = max_text_length or tokenizer.model_max_length
+        if self.max_text_length > tokenizer.model_max_length:
+            raise ValueError(f'max_text_length={self.max_text_length} exceeds the text '
+                             f"encoder's {tokenizer.model_max_length} positions")
+
+    @property
+    def num_tokens(self) -> int:
+        return self.max_text_length
+
+    def forward(self, batch_size, class_ids=None, texts=None):
+        if texts is None or len(texts) != batch_size:
+            raise ValueError(f"context='sentence' needs one sentence per image: "
+                             f'forward(img, texts=[...]) with {batch_size} texts, got '
+                             f'{None if texts is None else len(texts)}')
+        emb = encode_sentences(self.encoder, self.tokenizer, texts, self.max_text_length)
+        return self.adapt(emb)
+
+
+class EmptyPromptContext(TextConditioning):
+    """Stable Diffusion's empty prompt for every image, without an adapter (GenPercept)."""
+
+    maps_informative = False
+
+    def __init__(self, text_encoder, tokenizer):
+        super().__init__(text_encoder, tokenizer, adapter_gamma=None)
+
+    @property
+    def num_tokens(self) -> int:
+        return self.tokenizer.model_max_length
+
+    def compute_fixed(self) -> torch.Tensor:
+        return encode_sentences(self.encoder, self.tokenizer, [''])[0]
+
+    def forward(self, batch_size, class_ids=None, texts=None):
+        return self.fixed_embeddings().unsqueeze(0).expand(batch_size, -1, -1)

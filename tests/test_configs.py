@@ -198,3 +198,27 @@ def test_config_runs_at_its_widths(path, architecture_dirs):
     else:
         assert out.shape[:2] == (2, model.decode_head.out_channels), out.shape
         assert out.shape[2] >= size[0] // strides[-1]
+
+
+def _bases(path: str) -> list[str]:
+    """The config's own ``_base_`` files (a codebase's ``mmseg::...`` base is a leaf here)."""
+    import ast
+    tree = ast.parse(open(path).read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            value = ast.literal_eval(node.value)
+            names = [value] if isinstance(value, str) else list(value)
+            return [osp.normpath(osp.join(osp.dirname(path), n)) for n in names if '::' not in n]
+    return []
+
+
+def _chain_length(path: str) -> int:
+    """Files in the longest inheritance chain from ``path`` (itself included)."""
+    return 1 + max((_chain_length(b) for b in _bases(path)), default=0)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_at_most_three_levels_of_inheritance(path):
+    assert all(osp.isfile(b) for b in _bases(path)), _bases(path)
+    assert _chain_length(path) <= 3

@@ -96,9 +96,10 @@ def test_genpercept_feature_mode(tiny_sd_dir):
     (dict(outputs='latent', class_names=['a']), "mode='genpercept'"),
     (dict(context='classes'), 'class_names is empty'),
 ])
-def test_bad_option_combinations_are_explained(tiny_sd_dir, kwargs, match):
+def test_bad_option_combinations_are_explained(tmp_path, kwargs, match):
+    # refused before any weights are read: the folder does not even exist
     with pytest.raises(ValueError, match=match):
-        DiffusionUNetBackbone(tiny_sd_dir, **kwargs)
+        DiffusionUNetBackbone(str(tmp_path / 'no-weights'), **kwargs)
 
 
 def test_class_count_must_match_the_head(tiny_sd_dir):

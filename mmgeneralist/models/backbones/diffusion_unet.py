@@ -51,9 +51,9 @@ def dataset_class_names(dataset_type: str) -> tuple[str, ...]:
 
 
 MODES = ('vpd', 'genpercept')
-#: the ``context`` option and its part (``'sentence'`` and GenPercept's empty prompt aside)
+#: the ``context`` option and its part; ``'empty'`` is GenPercept's, set by ``mode``
 CONTEXTS = dict(classes=ClassNamesContext, image_class=ImageClassContext,
-                sentence=SentenceContext)
+                sentence=SentenceContext, empty=EmptyPromptContext)
 
 
 @register('models')
@@ -129,9 +129,8 @@ class DiffusionUNetBackbone(BaseModule):
                  autocast_dtype: str | None = None,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
-        self._check_options(mode, context, outputs)
+        self.context = self._check_options(mode, context, outputs, attn_map_levels, class_names)
         self.mode, self.outputs = mode, outputs
-        self.context = 'empty' if mode == 'genpercept' else context
         if isinstance(class_names, str):
             class_names = dataset_class_names(class_names)
         pretrained = check_pretrained(pretrained, ('unet', 'vae', 'text_encoder', 'tokenizer'))
@@ -173,11 +172,6 @@ class DiffusionUNetBackbone(BaseModule):
         self.attn_map_levels = tuple(sorted(set(attn_map_levels)))
         if any(not 0 <= level < num_levels for level in self.attn_map_levels):
             raise ValueError(f'attn_map_levels {attn_map_levels} must lie in 0..{num_levels - 1}')
-        if self.attn_map_levels and not self.text.maps_informative:
-            raise ValueError(f'attn_map_levels={self.attn_map_levels} with mode={mode!r}, '
-                             f'context={context!r}: the context is the empty prompt or one '
-                             'token per image, whose attention map is constant; set '
-                             'attn_map_levels=()')
         self.attn_maps = (install_attention_map_processors(self.unet, self.attn_map_levels)
                           if self.attn_map_levels else None)
         vae_factor = 2**(len(self.vae.config.block_out_channels) - 1)
@@ -191,16 +185,29 @@ class DiffusionUNetBackbone(BaseModule):
             self.strides = (vae_factor, )
 
     @staticmethod
-    def _check_options(mode, context, outputs) -> None:
+    def _check_options(mode, context, outputs, attn_map_levels, class_names) -> str:
+        """Refuse options that cannot work before any weights are loaded; return the
+        context kind (GenPercept's ``'empty'`` in its mode)."""
         if mode not in MODES:
             raise ValueError(f'mode={mode!r}; choose one of {MODES}')
-        if context not in CONTEXTS:
-            raise ValueError(f'context={context!r}; choose one of {tuple(CONTEXTS)}')
+        choices = tuple(k for k in CONTEXTS if k != 'empty')
+        if context not in choices:
+            raise ValueError(f'context={context!r}; choose one of {choices}')
         if outputs not in ('features', 'latent'):
             raise ValueError(f"outputs={outputs!r}; choose 'features' or 'latent'")
         if outputs == 'latent' and mode != 'genpercept':
             raise ValueError("outputs='latent' is GenPercept's target latent: set "
                              "mode='genpercept'")
+        kind = 'empty' if mode == 'genpercept' else context
+        if attn_map_levels and not CONTEXTS[kind].maps_informative:
+            raise ValueError(f'attn_map_levels={tuple(attn_map_levels)} with mode={mode!r}, '
+                             f'context={context!r}: the context is the empty prompt or one '
+                             'token per image, whose attention map is constant; set '
+                             'attn_map_levels=()')
+        if issubclass(CONTEXTS[kind], ClassNamesContext) and not class_names:
+            raise ValueError(f'class_names is empty: context={context!r} needs one name per '
+                             'class of the head (or a dataset type name)')
+        return kind
 
     @staticmethod
     def _conditioning(context, text_encoder, tokenizer, class_names, prompt_template,
@@ -210,9 +217,6 @@ class DiffusionUNetBackbone(BaseModule):
             return EmptyPromptContext(text_encoder, tokenizer)
         if context == 'sentence':
             return SentenceContext(text_encoder, tokenizer, max_text_length, adapter_gamma)
-        if not class_names:
-            raise ValueError(f'class_names is empty: context={context!r} needs one name per '
-                             'class of the head (or a dataset type name)')
         return CONTEXTS[context](text_encoder, tokenizer, class_names, prompt_template,
                                  adapter_gamma)
 

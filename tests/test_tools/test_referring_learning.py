@@ -56,12 +56,13 @@ def _objects(masks: np.ndarray) -> list[int]:
     return ids
 
 
-def _own_and_swapped(runner):
-    """Masks predicted from each expression and from another object's expression.
+def _own_and_swapped(runner, results):
+    """The test run's masks and those predicted from another object's expression.
 
     Only images with two or more referred objects count; a swapped expression is the first
     expression of the next object of the same image.
     """
+    dumped = {r['img_path']: r for r in results}  # the test run's own predictions
     model = runner.model
     model.eval()
     own, swapped = [], []
@@ -74,13 +75,12 @@ def _own_and_swapped(runner):
             if n_obj < 2:
                 continue
             first = {o: objects.index(o) for o in range(n_obj)}
-            others = [texts[first[(o + 1) % n_obj]] for o in objects]
-            for key, chosen in ((own, texts), (swapped, others)):
-                probe = sample.clone()
-                probe.set_metainfo(dict(text=chosen))
-                with torch.no_grad():
-                    (pred, ) = model.predict(image[None], [probe])
-                key.append((pred.pred_instances.masks, gt))
+            probe = sample.clone()
+            probe.set_metainfo(dict(text=[texts[first[(o + 1) % n_obj]] for o in objects]))
+            with torch.no_grad():
+                (pred, ) = model.predict(image[None], [probe])
+            swapped.append((pred.pred_instances.masks, gt))
+            own.append((dumped[sample.img_path]['pred_instances']['masks'], gt))
     return _ref_seg(own), _ref_seg(swapped), len(own)
 
 
@@ -116,7 +116,7 @@ def test_tiny_referring_vpd_beats_trivial_masks_and_grounds(tiny_sd_dir, synthet
     model = _ref_seg([(r['pred_instances']['masks'], r['gt_masks']) for r in results])
     empty = _ref_seg(_constant(results, False))
     full = _ref_seg(_constant(results, True))
-    own, swapped, n_images = _own_and_swapped(runner)
+    own, swapped, n_images = _own_and_swapped(runner, results)
     print(f'\ntiny VPD referring, {ITERS} iterations ({train_s:.0f} s); {len(results)} images, '
           f'{n_expr} expressions; grounding on the {n_images} images with 2+ objects')
     for name, m in (('trained model', model), ('all-empty mask', empty),

@@ -58,15 +58,10 @@ class ClassColorCodec(BaseCodec):
     def scores(self, rgb: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` colours -> ``(B, K, H, W)`` scores: minus the squared distance
         to each class colour, so ``argmax`` is the nearest colour's class."""
-        return self.decode_logits(rgb)
-
-    def decode_logits(self, rgb: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` colours -> ``(B, K, H, W)`` scores: minus the squared distance
-        to each class colour, so ``argmax`` is the nearest colour's class."""
         palette = self.palette.to(rgb)
         dist = (rgb.unsqueeze(1) - palette[None, :, :, None, None]).square().sum(2)
         return -dist
 
     def decode(self, rgb: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` colours -> ``(B, H, W)`` class of the nearest colour."""
-        return self.decode_logits(rgb).argmax(1)
+        return self.scores(rgb).argmax(1)

@@ -52,10 +52,6 @@ class TextConditioning(nn.Module, metaclass=ABCMeta):
         self.register_buffer('embeddings', torch.empty(0), persistent=False)
 
     @property
-    def width(self) -> int:
-        return self.encoder.config.hidden_size
-
-    @property
     @abstractmethod
     def num_tokens(self) -> int:
         """Tokens of the context."""

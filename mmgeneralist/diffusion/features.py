@@ -20,12 +20,11 @@ class UpBlockFeatureTap:
 
     def __init__(self, unet):
         self._features: list[torch.Tensor] = []
-        self.handles = []
         for block in unet.up_blocks:
             if block.upsamplers is not None:  # the block's output before it is upsampled
-                self.handles.append(block.upsamplers[0].register_forward_pre_hook(self._input))
+                block.upsamplers[0].register_forward_pre_hook(self._input)
             else:
-                self.handles.append(block.register_forward_hook(self._output))
+                block.register_forward_hook(self._output)
 
     def _input(self, module, args):
         self._features.append(args[0])
@@ -40,9 +39,3 @@ class UpBlockFeatureTap:
         """The captured features in float32, highest resolution first; then forgets them."""
         feats, self._features = [f.float() for f in reversed(self._features)], []
         return feats
-
-    def remove(self) -> None:
-        """Take the hooks off the UNet."""
-        for handle in self.handles:
-            handle.remove()
-        self.handles = []

@@ -35,6 +35,33 @@ def synthetic_nyu_root(tmp_path_factory):
     return str(out / 'nyu')
 
 
+@pytest.fixture(scope='session')
+def synthetic_multitask_root(tmp_path_factory):
+    """Generated data of the pixel generalist's four tasks (ADE20K, NYUv2, COCO panoptic and
+    restoration formats): 96 training and 16 validation images of 64 px each."""
+    out = tmp_path_factory.mktemp('synthetic-multitask')
+    run_tool('tools/dataset_converters/generate_synthetic.py', '--out', str(out), '--formats',
+             'ade', 'nyu', 'coco_panoptic', 'restoration', '--num-train', '96', '--num-val',
+             '16', '--size', '64', '--seed', '0')
+    return str(out)
+
+
+def multitask_overrides(tiny_sd_dir, root, **extra) -> dict:
+    """Overrides pointing the tiny multi-task config (data root ``data/synthetic``) at
+    ``root``: every task's data set, and the panoptic metric's ground truth."""
+    opts = {'model.pretrained': tiny_sd_dir}
+    folders = dict(semantic='ade', depth='nyu', panoptic='coco_panoptic', lowlight='restoration')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for task, folder in folders.items():
+            opts[f'{loader}.dataset.datasets.{task}.data_root'] = f'{root}/{folder}'
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        panoptic = f'{root}/coco_panoptic/annotations/panoptic_val2017'
+        opts[f'{evaluator}.metrics.panoptic.ann_file'] = panoptic + '.json'
+        opts[f'{evaluator}.metrics.panoptic.seg_prefix'] = panoptic + '/'
+    opts.update(extra)
+    return opts
+
+
 def tool_env(extra=None) -> dict:
     """The environment the tests run tools in.
 

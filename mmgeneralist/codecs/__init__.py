@@ -8,5 +8,11 @@ contract of :class:`BaseCodec`; they import only torch, and are registered in
 from .base import BaseCodec
 from .class_colors import ClassColorCodec
 from .depth import DepthCodec
+from .image import ImageCodec
+from .instance_colors import InstanceColorCodec
+from .painter_palette import PainterClassCodec
+from .panoptic import merge_panoptic
+from .quantized_depth import QuantizedDepthCodec
 
-__all__ = ['BaseCodec', 'ClassColorCodec', 'DepthCodec']
+__all__ = ['BaseCodec', 'ClassColorCodec', 'DepthCodec', 'ImageCodec', 'InstanceColorCodec',
+           'PainterClassCodec', 'QuantizedDepthCodec', 'merge_panoptic']

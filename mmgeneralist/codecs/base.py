@@ -41,12 +41,29 @@ class BaseCodec(metaclass=ABCMeta):
         """
         return self.decode(rgb)
 
+    def weights(self, label: torch.Tensor) -> torch.Tensor:
+        """Per-pixel loss weights of ``label``'s rendering, ``(B, 1, H, W)``: 0 where the
+        label has no target (ignored or missing pixels). The default weighs all pixels 1."""
+        return torch.ones(label.shape[0], 1, *label.shape[-2:], device=label.device)
+
     def labels(self, data_samples: Sequence) -> torch.Tensor:
-        """The batch's ground truth from ``label_field``: ``(B, C, H, W)``."""
+        """The batch's ground truth from ``label_field``: ``(B, C, H, W)``.
+
+        The field is a ``PixelData`` holding one map: ``data`` (mmseg's name) or
+        ``sem_seg`` (mmdet's, for the semantic map of a panoptic sample).
+        """
         if not self.label_field:
             raise NotImplementedError(f'{type(self).__name__} names no label_field')
         missing = [i for i, s in enumerate(data_samples) if self.label_field not in s]
         if missing:
             raise ValueError(f'data samples {missing} have no {self.label_field!r}: load the '
                              f'annotations that {type(self).__name__} renders')
-        return torch.stack([getattr(s, self.label_field).data for s in data_samples])
+        return torch.stack([_the_map(getattr(s, self.label_field)) for s in data_samples])
+
+
+def _the_map(pixel_data) -> torch.Tensor:
+    for key in ('data', 'sem_seg'):
+        if key in pixel_data:
+            return pixel_data.get(key)
+    raise ValueError(f'expected a PixelData with "data" or "sem_seg"; got keys '
+                     f'{list(pixel_data.keys())}')

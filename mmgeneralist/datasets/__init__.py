@@ -1,10 +1,23 @@
 """Datasets of mmgeneralist.
 
-Only the synthetic-world generator lives here so far (:mod:`.synthetic`); it needs numpy and
-OpenCV (and pycocotools when writing COCO-style masks), not mmseg, mmdet or mmpose. Its
-public names are re-exported here.
+- :mod:`.synthetic`: the synthetic-world generator; it needs numpy and OpenCV (and
+  pycocotools when writing COCO-style masks), not mmseg, mmdet or mmpose
+  (``tools/dataset_converters/generate_synthetic.py`` loads it on its own, without this
+  package). Its public names are re-exported here.
+- :mod:`.restoration`: paired image-restoration data (:class:`PairedRestorationDataset`,
+  :class:`LoadRestorationTarget`, :class:`PackRestorationInputs`); it imports mmengine, mmcv
+  and mmseg, which ``import mmgeneralist`` loads anyway.
+- :mod:`.multi_task`: several tasks' data sets as one (:class:`MultiTaskDataset`, which tags
+  each sample with its task) and a sampler weighting the tasks (:class:`MultiTaskSampler`).
+- :mod:`.panoptic_checks`: :class:`CheckPanopticSegments`, which raises (naming the PNG) when
+  a COCO-panoptic PNG's segment ids differ from its JSON ``segments_info``.
 """
 from . import synthetic
+from .multi_task import MultiTaskDataset, MultiTaskSampler
+from .panoptic_checks import CheckPanopticSegments
+from .restoration import LoadRestorationTarget, PackRestorationInputs, PairedRestorationDataset
 from .synthetic import *  # noqa: F401,F403
 
-__all__ = list(synthetic.__all__)
+__all__ = list(synthetic.__all__) + [
+    'PairedRestorationDataset', 'LoadRestorationTarget', 'PackRestorationInputs',
+    'MultiTaskDataset', 'MultiTaskSampler', 'CheckPanopticSegments']

@@ -186,3 +186,44 @@ class EmptyPromptContext(TextConditioning):
 
     def forward(self, batch_size, class_ids=None, texts=None):
         return self.fixed_embeddings().unsqueeze(0).expand(batch_size, -1, -1)
+
+
+class InstructionContext(TextConditioning):
+    """The token embeddings of a fixed set of task instructions, one per image.
+
+    The pixel generalist's instructions ("Performance semantic segmentation", Fan et al.,
+    Fig. 3) are known when the model is built: their embeddings through the frozen encoder
+    are computed once and looked up per image. No adapter: the paper tunes no part of the
+    text path (Sec. 3.2, "except for the text encoder, which is frozen").
+
+    Args:
+        instructions: every instruction the model may be given.
+        max_text_length: tokens per instruction; ``None``: the text encoder's length.
+    """
+
+    def __init__(self, text_encoder, tokenizer, instructions: Sequence[str],
+                 max_text_length: int | None = None):
+        super().__init__(text_encoder, tokenizer, adapter_gamma=None)
+        self.instructions = tuple(dict.fromkeys(instructions))
+        if not self.instructions or not all(isinstance(t, str) and t.strip()
+                                            for t in self.instructions):
+            raise ValueError(f'instructions must be non-empty strings; got {instructions!r}')
+        self.max_text_length = max_text_length or tokenizer.model_max_length
+
+    @property
+    def num_tokens(self) -> int:
+        return self.max_text_length
+
+    def compute_fixed(self) -> torch.Tensor:
+        return encode_sentences(self.encoder, self.tokenizer, self.instructions,
+                                self.max_text_length)
+
+    def forward(self, batch_size, class_ids=None, texts=None):
+        unknown = sorted({t for t in texts or () if t not in self.instructions})
+        if texts is None or len(texts) != batch_size or unknown:
+            raise ValueError(f'need one of the instructions {list(self.instructions)} per image '
+                             f'({batch_size}); got {texts!r}' +
+                             (f' (unknown: {unknown})' if unknown else ''))
+        index = torch.tensor([self.instructions.index(t) for t in texts])
+        emb = self.fixed_embeddings()
+        return emb[index.to(emb.device)]

@@ -73,13 +73,25 @@ GENERIC_ENGLISH_WORDS: tuple[str, ...] = (
     'what', 'where', 'of')
 
 
+#: The words of the generalists' task instructions: Fan et al.'s "Performance semantic
+#: segmentation" family (Fig. 3) and InstructDiffusion's templates ("Please use red to
+#: encircle the left shoulder of the person", "Apply a semi-transparent blue mask to ...").
+INSTRUCTION_WORDS: tuple[str, ...] = (
+    'performance', 'semantic', 'segmentation', 'panoptic', 'instance', 'depth', 'estimation',
+    'restoration', 'denoising', 'deraining', 'deblurring', 'enhancement', 'please', 'use',
+    'encircle', 'circle', 'mark', 'apply', 'semi', 'transparent', 'mask', 'cover', 'remove',
+    'noise', 'rain', 'blur', 'make', 'brighter', 'sharper', 'clean', 'detect', 'segment',
+    'keypoint', 'keypoints')
+
+
 def _unique(words: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
 #: The default word list of the tiny tokenizer: each becomes one token ``word</w>``.
 TINY_VOCABULARY_WORDS: tuple[str, ...] = _unique(
-    SYNTHETIC_WORDS + ADE20K_CLASS_WORDS + NYU_SCENE_WORDS + GENERIC_ENGLISH_WORDS)
+    SYNTHETIC_WORDS + ADE20K_CLASS_WORDS + NYU_SCENE_WORDS + GENERIC_ENGLISH_WORDS +
+    INSTRUCTION_WORDS)
 
 _END = '</w>'  # CLIP's end-of-word marker on the last symbol of a word
 _LETTER_RUN = re.compile(r'[^\W\d_]+')  # CLIP pre-tokenizes text into letter runs (\p{L}+)

@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import torch
 from mmengine.registry import DATASETS, METRICS, init_default_scope
+from mmengine.structures import PixelData
 from tqdm import tqdm
 
 
@@ -114,3 +115,69 @@ def compare_with_trivial(cfg, checkpoint: str | None = None, runner=None) -> dic
     return dict(model={k: float(v) for k, v in model.items()},
                 trivial={k: float(v) for k, v in trivial.items()},
                 trivial_label=label, trivial_name=name)
+
+
+def multi_task_trivial_metrics(cfg, stuff_class: str = 'floor',
+                               loader_key: str = 'val_dataloader') -> dict:
+    """Each task's trivial predictor, scored by the config's multi-task evaluator.
+
+    For a config whose data set is a :class:`~mmgeneralist.datasets.MultiTaskDataset` and
+    whose model is the pixel generalist: each task's trivial prediction follows from the
+    ground-truth field its codec renders (``model.tasks[task].codec``):
+
+    * ``gt_sem_seg``: the training majority class of that task's data set (mIoU);
+    * ``gt_depth_map``: the training mean depth (RMSE);
+    * a panoptic task: every pixel the stuff class ``stuff_class`` (PQ);
+    * ``gt_image``: the corrupted input itself (PSNR, SSIM).
+
+    Returns:
+        The evaluator's metrics (``task/key``), as floats, and ``trivial_labels``: what each
+        task predicted.
+    """
+    from mmengine.registry import EVALUATOR
+
+    from ..registry import build_codec
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    tasks = cfg.model.tasks
+    train = DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset))
+    val = DATASETS.build(copy.deepcopy(cfg[loader_key].dataset))
+    evaluator = EVALUATOR.build(copy.deepcopy(cfg[loader_key.replace('dataloader',
+                                                                       'evaluator')]))
+    evaluator.dataset_meta = val.metainfo
+    labels = {}
+    for task, spec in tasks.items():
+        field = build_codec(spec['codec']).label_field
+        task_train = train.datasets[task]
+        if 'instance_codec' in spec:
+            labels[task] = val.metainfo['tasks'][task]['classes'].index(stuff_class)
+        elif field == 'gt_sem_seg':
+            counts = np.zeros(256, dtype=np.int64)
+            for gt in _gt_maps(task_train, f'{task}: class frequencies'):
+                counts += np.bincount(gt.numpy().ravel(), minlength=256)[:256]
+            counts[255] = 0
+            labels[task] = int(counts.argmax())
+        elif field == 'gt_depth_map':
+            depths = torch.cat([gt[gt > 0].double()
+                                for gt in _gt_maps(task_train, f'{task}: mean depth',
+                                                   'gt_depth_map')])
+            labels[task] = float(depths.mean())
+        else:
+            labels[task] = 'input image'
+    for i in tqdm(range(len(val)), desc='trivial predictors', leave=False):
+        data = val[i]
+        sample, task = data['data_samples'], data['data_samples'].task
+        height, width = sample.ori_shape[:2]
+        spec = tasks[task]
+        if 'instance_codec' in spec:
+            sample.pred_panoptic_seg = PixelData(
+                sem_seg=torch.full((1, height, width), labels[task], dtype=torch.long))
+        elif labels[task] == 'input image':
+            sample.pred_image = PixelData(data=data['inputs'].flip(0).float())  # BGR -> RGB
+        elif isinstance(labels[task], float):
+            sample.pred_depth_map = PixelData(data=torch.full((1, height, width), labels[task]))
+        else:
+            sample.pred_sem_seg = PixelData(
+                data=torch.full((1, height, width), labels[task], dtype=torch.long))
+        evaluator.process([sample], dict(inputs=[data['inputs']], data_samples=[sample]))
+    metrics = evaluator.evaluate(len(val))
+    return dict({k: float(v) for k, v in metrics.items()}, trivial_labels=labels)

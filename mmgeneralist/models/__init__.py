@@ -1,9 +1,13 @@
 """OpenMMLab modules: backbones, segmentors and heads over ``mmgeneralist.diffusion``."""
 from .backbones import DiffusionUNetBackbone
 from .heads import DiffusionDepthHead, ReferringMaskHead, VAELatentHead
-from .segmentors import DiffusionEncoderDecoder, DiffusionReferringSegmentor
+from .segmentors import (
+    DiffusionEncoderDecoder,
+    DiffusionReferringSegmentor,
+    PixelDiffusionGeneralist,
+)
 
 __all__ = [
     'DiffusionUNetBackbone', 'DiffusionDepthHead', 'ReferringMaskHead', 'VAELatentHead',
-    'DiffusionEncoderDecoder', 'DiffusionReferringSegmentor'
+    'DiffusionEncoderDecoder', 'DiffusionReferringSegmentor', 'PixelDiffusionGeneralist'
 ]

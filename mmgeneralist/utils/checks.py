@@ -14,13 +14,17 @@ def leaf_dataset_cfgs(dataset_cfg) -> Iterator:
 
     Args:
         dataset_cfg: a dataset config, a list of them, or a wrapper's config with
-            ``dataset`` (``RepeatDataset``...) or ``datasets`` (``ConcatDataset``).
+            ``dataset`` (``RepeatDataset``...) or ``datasets`` (a list: ``ConcatDataset``; a
+            task name -> config dict: ``MultiTaskDataset``).
     """
     if dataset_cfg is None:
         return
     if isinstance(dataset_cfg, (list, tuple)):
         for item in dataset_cfg:
             yield from leaf_dataset_cfgs(item)
+        return
+    if 'type' not in dataset_cfg and all(isinstance(v, dict) for v in dataset_cfg.values()):
+        yield from leaf_dataset_cfgs(list(dataset_cfg.values()))  # task name -> data set
         return
     for wrapped in ('dataset', 'datasets'):
         if wrapped in dataset_cfg:

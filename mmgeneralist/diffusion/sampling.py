@@ -1,0 +1,67 @@
+"""diffusers schedulers from config, and the one denoising loop the generative models share."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import torch
+
+
+def build_scheduler(cfg, base_config=None):
+    """A diffusers scheduler from ``dict(type='DDIMScheduler', **options)``.
+
+    Args:
+        cfg: the config (``type`` is any scheduler class diffusers exports), or a scheduler,
+            returned as it is.
+        base_config: a scheduler config to start from (``scheduler.config``), so that an
+            inference scheduler shares the training noise schedule; ``options`` override it.
+    """
+    import diffusers
+    if not isinstance(cfg, dict):
+        return cfg
+    cfg = dict(cfg)
+    name = cfg.pop('type', None)
+    cls = getattr(diffusers, str(name), None)
+    if cls is None or not isinstance(cls, type) or not hasattr(cls, 'from_config') or \
+            not name.endswith('Scheduler'):
+        known = sorted(n for n in dir(diffusers) if n.endswith('Scheduler'))
+        raise ValueError(f'unknown diffusers scheduler {name!r}; choose one of {known}')
+    # diffusers' private keys go: ``_use_default_values`` names the keys that from_config
+    # resets to the class defaults, which would silently drop the options given here
+    config = {k: v for k, v in dict(base_config or {}).items() if not k.startswith('_')}
+    config.update(cfg)
+    return cls.from_config(config)
+
+
+def denoise(model_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+            scheduler,
+            noise: torch.Tensor,
+            num_inference_steps: int,
+            generator: torch.Generator | None = None,
+            progress: bool | None = None) -> torch.Tensor:
+    """Run ``scheduler`` from ``noise`` to a sample.
+
+    Args:
+        model_fn: ``(scaled x_t, t) -> model output`` in the scheduler's prediction type.
+        scheduler: a diffusers scheduler (its timesteps are set here).
+        noise: the initial Gaussian noise (scaled by ``init_noise_sigma`` here).
+        num_inference_steps: denoising steps.
+        generator: for schedulers that add noise in a step (DDPM, ancestral ones); a list
+            of one generator per sample is passed on as diffusers' ``randn_tensor`` takes it.
+        progress: show a progress bar over the steps; ``None``: when stderr is a terminal.
+    """
+    from tqdm.auto import tqdm
+    scheduler.set_timesteps(num_inference_steps, device=noise.device)
+    x = noise * scheduler.init_noise_sigma
+    if progress is None:
+        progress = sys.stderr.isatty()
+    step_kwargs = {'generator': generator} if 'generator' in _step_args(scheduler) else {}
+    for t in tqdm(scheduler.timesteps, desc='denoising', disable=not progress, leave=False):
+        out = model_fn(scheduler.scale_model_input(x, t), t)
+        x = scheduler.step(out, t, x, **step_kwargs).prev_sample
+    return x
+
+
+def _step_args(scheduler) -> set[str]:
+    import inspect
+    return set(inspect.signature(scheduler.step).parameters)

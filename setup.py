@@ -27,6 +27,8 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'projects')),
+    # instruction templates (InstructDiffusion), read by mmgeneralist.datasets.instructions
+    package_data={'mmgeneralist.datasets.instructions': ['templates/*.txt']},
     python_requires='>=3.10',
     install_requires=read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt')},

@@ -56,5 +56,6 @@ def build_codec(cfg) -> codecs.BaseCodec:
 
 # codecs/ stays free of OpenMMLab imports; its classes are registered here
 for _codec in (codecs.ClassColorCodec, codecs.DepthCodec, codecs.PainterClassCodec,
-               codecs.QuantizedDepthCodec, codecs.InstanceColorCodec, codecs.ImageCodec):
+               codecs.QuantizedDepthCodec, codecs.InstanceColorCodec, codecs.ImageCodec,
+               codecs.KeypointCircleCodec, codecs.MaskOverlayCodec):
     CODECS.register_module(module=_codec)

@@ -10,9 +10,13 @@ from .class_colors import ClassColorCodec
 from .depth import DepthCodec
 from .image import ImageCodec
 from .instance_colors import InstanceColorCodec
+from .keypoint_circles import KeypointCircleCodec
+from .mask_overlay import MaskOverlayCodec, mask_to_box
 from .painter_palette import PainterClassCodec
+from .palette import PALETTE, color_of
 from .panoptic import merge_panoptic
 from .quantized_depth import QuantizedDepthCodec
 
 __all__ = ['BaseCodec', 'ClassColorCodec', 'DepthCodec', 'ImageCodec', 'InstanceColorCodec',
-           'PainterClassCodec', 'QuantizedDepthCodec', 'merge_panoptic']
+           'PainterClassCodec', 'QuantizedDepthCodec', 'merge_panoptic', 'KeypointCircleCodec',
+           'MaskOverlayCodec', 'mask_to_box', 'PALETTE', 'color_of']

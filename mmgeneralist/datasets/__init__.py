@@ -11,8 +11,20 @@
   each sample with its task) and a sampler weighting the tasks (:class:`MultiTaskSampler`).
 - :mod:`.panoptic_checks`: :class:`CheckPanopticSegments`, which raises (naming the PNG) when
   a COCO-panoptic PNG's segment ids differ from its JSON ``segments_info``.
+- :mod:`.instructions`: InstructDiffusion's instruction triples: task templates
+  (:func:`load_templates`, :func:`fill`) and the transforms :class:`KeypointInstruction`,
+  :class:`SegmentationInstruction`, :class:`EnhancementInstruction`,
+  :class:`PackInstructionInputs`.
 """
 from . import synthetic
+from .instructions import (
+    EnhancementInstruction,
+    KeypointInstruction,
+    PackInstructionInputs,
+    SegmentationInstruction,
+    fill,
+    load_templates,
+)
 from .multi_task import MultiTaskDataset, MultiTaskSampler
 from .panoptic_checks import CheckPanopticSegments
 from .restoration import LoadRestorationTarget, PackRestorationInputs, PairedRestorationDataset
@@ -21,3 +33,5 @@ from .synthetic import *  # noqa: F401,F403
 __all__ = list(synthetic.__all__) + [
     'PairedRestorationDataset', 'LoadRestorationTarget', 'PackRestorationInputs',
     'MultiTaskDataset', 'MultiTaskSampler', 'CheckPanopticSegments']
+__all__ += ['KeypointInstruction', 'SegmentationInstruction', 'EnhancementInstruction',
+            'PackInstructionInputs', 'load_templates', 'fill']

@@ -1,5 +1,6 @@
 """OpenMMLab modules: backbones, segmentors and heads over ``mmgeneralist.diffusion``."""
 from .backbones import DiffusionUNetBackbone
+from .editors import InstructionEditor
 from .heads import DiffusionDepthHead, ReferringMaskHead, VAELatentHead
 from .segmentors import (
     DiffusionEncoderDecoder,
@@ -9,5 +10,6 @@ from .segmentors import (
 
 __all__ = [
     'DiffusionUNetBackbone', 'DiffusionDepthHead', 'ReferringMaskHead', 'VAELatentHead',
-    'DiffusionEncoderDecoder', 'DiffusionReferringSegmentor', 'PixelDiffusionGeneralist'
+    'DiffusionEncoderDecoder', 'DiffusionReferringSegmentor', 'PixelDiffusionGeneralist',
+    'InstructionEditor'
 ]

@@ -1,0 +1,19 @@
+"""InstructDiffusion's instruction triples: templates and the transforms that build them.
+
+- :mod:`.templates`: the packaged instruction templates of each task
+  (:func:`load_templates`, :func:`fill`);
+- :mod:`.transforms`: :class:`KeypointInstruction`, :class:`SegmentationInstruction`,
+  :class:`EnhancementInstruction` (source, instruction, target) and
+  :class:`PackInstructionInputs`.
+"""
+from .templates import TASK_PLACEHOLDERS, TEMPLATE_DIR, check_template, fill, load_templates
+from .transforms import (
+    EnhancementInstruction,
+    KeypointInstruction,
+    PackInstructionInputs,
+    SegmentationInstruction,
+)
+
+__all__ = ['TASK_PLACEHOLDERS', 'TEMPLATE_DIR', 'check_template', 'load_templates', 'fill',
+           'KeypointInstruction', 'SegmentationInstruction', 'EnhancementInstruction',
+           'PackInstructionInputs']

@@ -1,0 +1,3 @@
+from .instruction_editor import InstructionEditor
+
+__all__ = ['InstructionEditor']

@@ -3,7 +3,7 @@
 #       --formats ade nyu coco_panoptic restoration
 #   python tools/model_converters/make_tiny_diffusion.py --out checkpoints/tiny-sd
 #   python tools/train.py \
-#       configs/pixel_generalist/pixel-generalist_tiny-convnext_1xb8-600_synthetic-multitask-32x32.py
+#     configs/pixel_generalist/pixel-generalist_tiny-convnext_1xb8-600_synthetic-multitask-32x32.py
 # The model of the real config (its base, _base_/models/pixel_generalist_sd14-convnext-l.py)
 # with the tiny diffusion model, a tiny ConvNeXt from scratch, 64 px images and 32x32 targets;
 # one validation reports semantic/mIoU, depth/RMSE, panoptic/PQ and lowlight/PSNR and SSIM.

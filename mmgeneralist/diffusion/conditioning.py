@@ -48,8 +48,11 @@ class TextConditioning(nn.Module, metaclass=ABCMeta):
         self.tokenizer = tokenizer
         width = text_encoder.config.hidden_size
         self.adapter = TextAdapter(width, adapter_gamma) if adapter_gamma is not None else None
-        # fixed embeddings of the frozen encoder, computed once, on first use
-        self.register_buffer('embeddings', torch.empty(0), persistent=False)
+        # fixed embeddings of the frozen encoder, computed on first use (and again on another
+        # device or dtype). A plain attribute, not a buffer: mmengine's EMAHook copies the
+        # model before the first forward and then swaps every buffer with the copy's, which
+        # would meet an empty buffer here.
+        self._fixed: torch.Tensor | None = None
 
     @property
     @abstractmethod
@@ -66,9 +69,16 @@ class TextConditioning(nn.Module, metaclass=ABCMeta):
 
     def fixed_embeddings(self) -> torch.Tensor:
         """The cached embeddings of :meth:`compute_fixed` (computed on first use)."""
-        if self.embeddings.numel() == 0:
-            self.embeddings = self.compute_fixed()
-        return self.embeddings
+        weight = next(self.encoder.parameters())
+        if self._fixed is None or (self._fixed.device, self._fixed.dtype) != (weight.device,
+                                                                             weight.dtype):
+            self._fixed = self.compute_fixed()
+        return self._fixed
+
+    @property
+    def embeddings(self) -> torch.Tensor:
+        """The fixed embeddings (see :meth:`fixed_embeddings`)."""
+        return self.fixed_embeddings()
 
     def compute_fixed(self) -> torch.Tensor:
         raise NotImplementedError(f'{type(self).__name__} has no fixed embeddings')

@@ -26,10 +26,15 @@ def build_scheduler(cfg, base_config=None):
             not name.endswith('Scheduler'):
         known = sorted(n for n in dir(diffusers) if n.endswith('Scheduler'))
         raise ValueError(f'unknown diffusers scheduler {name!r}; choose one of {known}')
-    # diffusers' private keys go: ``_use_default_values`` names the keys that from_config
-    # resets to the class defaults, which would silently drop the options given here
-    config = {k: v for k, v in dict(base_config or {}).items() if not k.startswith('_')}
+    # A loaded config lists in ``_use_default_values`` the keys its file did not set;
+    # from_config resets those to the new class's defaults (what diffusers' own
+    # ``Other.from_config(pipe.scheduler.config)`` does), except the ones given here, which
+    # it would otherwise silently drop.
+    config = dict(base_config or {})
+    defaults = [k for k in config.pop('_use_default_values', []) if k not in cfg]
     config.update(cfg)
+    if defaults:
+        config['_use_default_values'] = defaults
     return cls.from_config(config)
 
 

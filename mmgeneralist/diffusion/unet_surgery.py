@@ -90,10 +90,19 @@ def outermost_self_attention_names(unet) -> list[str]:
 def remove_outermost_self_attention(unet) -> list[str]:
     """Install :class:`NoSelfAttentionProcessor` on :func:`outermost_self_attention_names`;
     every other layer keeps its processor. Returns the names it changed (empty when the
-    outermost blocks have no attention, as in a UNet whose first block is ``DownBlock2D``)."""
+    outermost blocks have no attention, as in a UNet whose first block is ``DownBlock2D``).
+
+    The removed layers, and the norm in front of each (``norm1`` of its transformer block),
+    no longer take part in the loss: they are frozen, so that distributed training (DDP
+    without ``find_unused_parameters``) does not wait for their gradients.
+    """
     names = outermost_self_attention_names(unet)
     if names:
         processors = dict(unet.attn_processors)
         processors.update({name: NoSelfAttentionProcessor() for name in names})
         unet.set_attn_processor(processors)
+        for name in names:
+            block = unet.get_submodule(name.rsplit('.attn1.', 1)[0])
+            block.attn1.requires_grad_(False)
+            block.norm1.requires_grad_(False)
     return names

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.registry import DATASETS, METRICS, init_default_scope
@@ -149,7 +150,11 @@ def multi_task_trivial_metrics(cfg, stuff_class: str = 'floor',
         field = build_codec(spec['codec']).label_field
         task_train = train.datasets[task]
         if 'instance_codec' in spec:
-            labels[task] = val.metainfo['tasks'][task]['classes'].index(stuff_class)
+            meta = val.metainfo['tasks'][task]
+            if stuff_class not in meta.get('stuff_classes', ()):
+                raise ValueError(f'stuff_class={stuff_class!r} is not a stuff class of task '
+                                 f'{task!r}: choose one of {list(meta.get("stuff_classes", ()))}')
+            labels[task] = meta['classes'].index(stuff_class)
         elif field == 'gt_sem_seg':
             counts = np.zeros(256, dtype=np.int64)
             for gt in _gt_maps(task_train, f'{task}: class frequencies'):
@@ -157,10 +162,11 @@ def multi_task_trivial_metrics(cfg, stuff_class: str = 'floor',
             counts[255] = 0
             labels[task] = int(counts.argmax())
         elif field == 'gt_depth_map':
-            depths = torch.cat([gt[gt > 0].double()
-                                for gt in _gt_maps(task_train, f'{task}: mean depth',
-                                                   'gt_depth_map')])
-            labels[task] = float(depths.mean())
+            total, count = 0.0, 0
+            for gt in _gt_maps(task_train, f'{task}: mean depth', 'gt_depth_map'):
+                total, count = total + float(gt[gt > 0].double().sum()), count + int(
+                    (gt > 0).sum())
+            labels[task] = total / max(count, 1)
         else:
             labels[task] = 'input image'
     for i in tqdm(range(len(val)), desc='trivial predictors', leave=False):
@@ -171,8 +177,9 @@ def multi_task_trivial_metrics(cfg, stuff_class: str = 'floor',
         if 'instance_codec' in spec:
             sample.pred_panoptic_seg = PixelData(
                 sem_seg=torch.full((1, height, width), labels[task], dtype=torch.long))
-        elif labels[task] == 'input image':
-            sample.pred_image = PixelData(data=data['inputs'].flip(0).float())  # BGR -> RGB
+        elif labels[task] == 'input image':  # the corrupted input as read from its file
+            image = mmcv.imread(sample.img_path, channel_order='rgb')
+            sample.pred_image = PixelData(data=torch.from_numpy(image).permute(2, 0, 1).float())
         elif isinstance(labels[task], float):
             sample.pred_depth_map = PixelData(data=torch.full((1, height, width), labels[task]))
         else:

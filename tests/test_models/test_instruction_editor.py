@@ -18,19 +18,29 @@ PROMPT = 'Please use red to encircle the left shoulder of the person'
 @pytest.fixture(scope='module')
 def pix2pix_dir(tiny_sd_dir, tmp_path_factory):
     """A tiny InstructPix2Pix pipeline folder (saved by diffusers), whose widened input
-    convolution has random weights on the source channels, so that the image matters."""
+    convolution has random weights on the source channels, so that the image matters, and
+    whose scheduler config, like the public timbrooks/instruct-pix2pix one, does not set
+    ``timestep_spacing`` (Euler's default is 'linspace', DDPM's 'leading')."""
+    import json
+
     from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionInstructPix2PixPipeline
     editor = InstructionEditor(tiny_sd_dir)
     torch.manual_seed(0)
     torch.nn.init.normal_(editor.unet.conv_in.weight, std=0.05)
-    scheduler = EulerAncestralDiscreteScheduler.from_config(editor.noise_scheduler.config)
+    scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012,
+                                                beta_schedule='scaled_linear')
     pipe = StableDiffusionInstructPix2PixPipeline(
         vae=editor.vae, text_encoder=editor.text_encoder, tokenizer=editor.tokenizer,
         unet=editor.unet, scheduler=scheduler, safety_checker=None, feature_extractor=None,
         requires_safety_checker=False)
-    folder = str(tmp_path_factory.mktemp('tiny-pix2pix'))
-    pipe.save_pretrained(folder)
-    return folder
+    folder = tmp_path_factory.mktemp('tiny-pix2pix')
+    pipe.save_pretrained(str(folder))
+    path = folder / 'scheduler' / 'scheduler_config.json'
+    config = json.loads(path.read_text())
+    for key in ('timestep_spacing', 'steps_offset'):
+        config.pop(key, None)
+    path.write_text(json.dumps(config))
+    return str(folder)
 
 
 def _pipeline(folder, scheduler_name):
@@ -51,6 +61,7 @@ def test_edit_matches_the_diffusers_pipeline(pix2pix_dir, scheduler):
     pipe = _pipeline(pix2pix_dir, scheduler)
     editor = InstructionEditor(pix2pix_dir, test_scheduler=dict(type=scheduler)).eval()
     assert editor.unet.config.in_channels == 2 * editor.vae.config.latent_channels
+    assert editor.test_scheduler.config.timestep_spacing == pipe.scheduler.config.timestep_spacing
     image = _image()
     kwargs = dict(num_inference_steps=6, guidance_scale=7.5, image_guidance_scale=1.5)
     expected = pipe(PROMPT, image=image, generator=torch.Generator().manual_seed(0),

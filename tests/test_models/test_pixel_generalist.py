@@ -130,6 +130,11 @@ def test_loss_trains_unet_and_encoder_not_text(tiny_sd_dir):
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in model.image_encoder.parameters())
     assert all(p.grad is None for p in model.text.encoder.parameters())
+    # every trainable parameter takes part (DDP without find_unused_parameters needs it):
+    # the removed self-attention layers are frozen
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, unused[:5]
+    assert model.removed_self_attention
     assert not model.text.encoder.training  # frozen, no dropout
 
 
@@ -141,6 +146,19 @@ def test_an_image_without_instances_trains(tiny_sd_dir):
     torch.manual_seed(1)  # whichever pass is drawn, the loss is finite
     for _ in range(4):
         assert torch.isfinite(model.loss(inputs[2:3], samples[2:3])['loss_diffusion'])
+
+
+def test_restoration_targets_are_resized_smoothly(tiny_sd_dir):
+    """A uint8 target of 1-px stripes becomes mid-grey at half size, not every other row."""
+    model = _model(tiny_sd_dir)
+    sample = SegDataSample(gt_image=PixelData(
+        data=(torch.arange(32)[:, None].expand(32, 32) % 2 * 255).to(torch.uint8).expand(
+            3, 32, 32)))
+    rgb, weights = model._target(model.tasks['lowlight'].passes[0].codec, sample)
+    assert rgb.shape == (1, 3, 16, 16)
+    # grey inside (the antialiasing filter leans on the border rows), never black or white
+    torch.testing.assert_close(rgb[..., 1:-1, :], torch.zeros(1, 3, 14, 16), atol=0.02, rtol=0)
+    assert rgb.abs().max() < 0.2
 
 
 def test_ignored_pixels_do_not_count(tiny_sd_dir):

@@ -5,8 +5,7 @@
         [--threads 1] [--out work_dirs/benchmarks/samplers.json] [--cfg-options k=v ...]
 
 One runner is built and the checkpoint loaded once; for each ``NAME:STEPS`` the model's
-sampler is replaced, as the model builds its own (``build_scheduler(dict(type=NAME),
-base_config=dict(noise_scheduler.config, clip_sample=True, clip_sample_range=signal_scale))``,
+sampler is replaced, as the model builds its own (``model.build_sampler(dict(type=NAME))``,
 so it shares the training noise schedule), ``num_inference_steps`` set to ``STEPS``, and
 ``runner.test()`` run and timed (wall clock, the whole test split, metrics included). Prints
 a table (sampler, steps, wall seconds, the main metrics) and writes all metrics, the
@@ -67,10 +66,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help='the JSON file to write')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch intra-op threads (default 1, for comparable timings)')
-    parser.add_argument('--force-clip', action='store_true',
-                        help='make clip_sample / clip_sample_range reach the sampler even '
-                        'where the training config marks them as defaults (diffusers\' '
-                        '_use_default_values), which build_scheduler passes on')
     add_common_args(parser, launcher=False)
     args = parse_tool_args(parser, argv)
     if args.threads < 1:
@@ -78,20 +73,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def sampler_for(model, name: str, force_clip: bool = False):
-    """The sampler ``name`` built as the model builds its ``test_scheduler``.
-
-    With ``force_clip``, ``clip_sample`` and ``clip_sample_range`` are also taken off the
-    training config's ``_use_default_values`` (diffusers' list of keys that ``from_config``
-    replaces by the class defaults), so that they reach a sampler that has them.
-    """
-    from mmgeneralist.diffusion.sampling import build_scheduler
-    base = dict(model.noise_scheduler.config, clip_sample=True,
-                clip_sample_range=model.signal_scale)
-    if force_clip and '_use_default_values' in base:
-        base['_use_default_values'] = [k for k in base['_use_default_values']
-                                       if k not in ('clip_sample', 'clip_sample_range')]
-    return build_scheduler(dict(type=name), base_config=base)
+def sampler_for(model, name: str):
+    """The sampler ``name`` built as the model builds its ``test_scheduler``."""
+    return model.build_sampler(dict(type=name))
 
 
 def init_keys(scheduler) -> list[str]:
@@ -112,9 +96,7 @@ def schedule_notes(name: str, scheduler, signal_scale: float) -> list[str]:
                      f'clipped to +-{signal_scale:g} while sampling')
     for key in asked:
         if key not in absent and config.get(key) != asked[key]:
-            notes.append(f'{name}: {key}={config[key]!r}, asked {asked[key]!r} (diffusers\' '
-                         'from_config dropped it: the training config lists it in '
-                         '_use_default_values; --force-clip overrides)')
+            notes.append(f'{name}: {key}={config[key]!r}, asked {asked[key]!r}')
     return notes
 
 
@@ -194,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              'benchmarks the samplers of a diffusion model such as '
                              'PixelDiffusionGeneralist')
         # unknown scheduler names fail here, before any test run
-        built = [(name, steps, sampler_for(model, name, args.force_clip))
+        built = [(name, steps, sampler_for(model, name))
                  for name, steps in samplers]
         runner.load_or_resume()       # loaded once, outside the timings
         test_loop = runner.test_loop  # data set and evaluator built once, outside them too
@@ -231,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in dict.fromkeys(n for r in rows for n in r['notes']):
         print(f'note: {note}')
     result = dict(config=args.config, checkpoint=args.checkpoint,
-                  force_clip=args.force_clip, num_test_samples=num_samples, torch_threads=threads,
+                  num_test_samples=num_samples, torch_threads=threads,
                   machine=machine_info(threads), samplers=rows)
     if osp.dirname(args.out):
         os.makedirs(osp.dirname(args.out), exist_ok=True)

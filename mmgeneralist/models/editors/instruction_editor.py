@@ -95,14 +95,18 @@ class InstructionEditor(BaseModel):
         self.unet = reshape_unet_io(unet, in_channels=2 * latent)
         self.guidance_scale, self.image_guidance_scale = guidance_scale, image_guidance_scale
         self.dropout = (text_dropout, image_dropout, both_dropout)
+        folder_config = _scheduler_config(pretrained)
         if noise_scheduler is None:
-            folder = osp.join(pretrained, 'scheduler')
-            noise_scheduler = dict(type='DDPMScheduler', **_scheduler_schedule(folder)) \
-                if osp.isdir(folder) else SD_NOISE_SCHEDULE
+            noise_scheduler = dict(SD_NOISE_SCHEDULE) if folder_config is None else dict(
+                type='DDPMScheduler', **{k: folder_config[k] for k in _SCHEDULE_KEYS
+                                         if k in folder_config})
         self.noise_scheduler = build_scheduler(noise_scheduler)
+        # the sampler starts from the folder's own scheduler config, as the pipeline does
+        # (its keys, e.g. no timestep_spacing -> Euler's 'linspace'), else from the schedule
         self.test_scheduler = build_scheduler(
             test_scheduler or dict(type='EulerAncestralDiscreteScheduler'),
-            base_config=self.noise_scheduler.config)
+            base_config=folder_config if folder_config is not None else
+            self.noise_scheduler.config)
         self.num_inference_steps = num_inference_steps
         self.seed = seed
 
@@ -238,14 +242,19 @@ class InstructionEditor(BaseModel):
         raise ValueError(f'unknown mode {mode!r}: use "loss", "predict" or "tensor"')
 
 
-def _scheduler_schedule(folder: str) -> dict:
-    """The noise-schedule keys of a pipeline folder's ``scheduler_config.json``."""
+#: the keys of a scheduler config that define the training noise schedule
+_SCHEDULE_KEYS = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule',
+                  'trained_betas', 'prediction_type')
+
+
+def _scheduler_config(pretrained: str) -> dict | None:
+    """A pipeline folder's ``scheduler/scheduler_config.json`` as written, or ``None``."""
     import json
-    with open(osp.join(folder, 'scheduler_config.json')) as f:
-        config = json.load(f)
-    keys = ('num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule', 'trained_betas',
-            'prediction_type', 'steps_offset', 'timestep_spacing')
-    return {k: config[k] for k in keys if k in config}
+    path = osp.join(pretrained, 'scheduler', 'scheduler_config.json')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def _instructions(data_samples: Sequence) -> list[str]:

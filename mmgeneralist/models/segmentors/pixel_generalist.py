@@ -160,10 +160,14 @@ class PixelDiffusionGeneralist(BaseSegmentor):
         self.text = InstructionContext(*load_text_encoder(pretrained), instructions,
                                        max_text_length)
         self.noise_scheduler = build_scheduler(noise_scheduler or SD_NOISE_SCHEDULE)
-        self.test_scheduler = build_scheduler(
-            test_scheduler or dict(type='DDIMScheduler'),
-            base_config=dict(self.noise_scheduler.config, clip_sample=True,
-                             clip_sample_range=self.signal_scale))
+        self.test_scheduler = self.build_sampler(test_scheduler)
+
+    def build_sampler(self, cfg: dict | None = None):
+        """A sampler (DDIM by default) on the training noise schedule, clipping its x0
+        estimates to ``[-b, b]`` where it can (``cfg`` may override that)."""
+        cfg = dict(clip_sample=True, clip_sample_range=self.signal_scale,
+                   **(cfg or dict(type='DDIMScheduler')))
+        return build_scheduler(cfg, base_config=self.noise_scheduler.config)
 
     # ------------------------------------------------------------------ conditioning
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -191,13 +195,12 @@ class PixelDiffusionGeneralist(BaseSegmentor):
             masks = [F.interpolate(m[None].float(), self.target_size, mode='nearest')[0] > 0.5
                      if len(m) else m.new_zeros((0, *self.target_size)) for m in label]
             return codec.encode(masks), torch.ones(1, 1, *self.target_size)
-        if label.is_floating_point() and label.shape[1] == 3:  # an image
+        if codec.label_field == 'gt_image':  # an image (uint8 as packed): area-like resize
             label = F.interpolate(label.float(), self.target_size, mode='bilinear',
                                   antialias=True, align_corners=False)
         else:  # labels and depth: nearest, so that no class or invalid pixel is blended
             label = F.interpolate(label.float(), self.target_size, mode='nearest')
-            label = label if codec.out_channels == 1 and codec.label_field == 'gt_depth_map' \
-                else label.round().long()
+            label = label if codec.label_field == 'gt_depth_map' else label.round().long()
         return codec.encode(label), codec.weights(label)
 
     # ------------------------------------------------------------------ training

@@ -217,6 +217,9 @@ def test_sampler_keeps_the_training_schedule_and_its_own_options(tiny_sd_dir):
     assert (sampler.beta_schedule, sampler.beta_start, sampler.beta_end) == (
         train.beta_schedule, train.beta_start, train.beta_end) == ('scaled_linear', 0.00085,
                                                                    0.012)
+    # the config may turn the clipping off
+    unclipped = model.build_sampler(dict(type='DDIMScheduler', clip_sample=False))
+    assert unclipped.config.clip_sample is False
 
 
 def test_direct_concatenation_and_other_samplers(tiny_sd_dir):

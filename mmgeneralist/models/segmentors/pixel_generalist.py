@@ -165,8 +165,8 @@ class PixelDiffusionGeneralist(BaseSegmentor):
     def build_sampler(self, cfg: dict | None = None):
         """A sampler (DDIM by default) on the training noise schedule, clipping its x0
         estimates to ``[-b, b]`` where it can (``cfg`` may override that)."""
-        cfg = dict(clip_sample=True, clip_sample_range=self.signal_scale,
-                   **(cfg or dict(type='DDIMScheduler')))
+        cfg = {'clip_sample': True, 'clip_sample_range': self.signal_scale,
+               **(cfg or dict(type='DDIMScheduler'))}
         return build_scheduler(cfg, base_config=self.noise_scheduler.config)
 
     # ------------------------------------------------------------------ conditioning

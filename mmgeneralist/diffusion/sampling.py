@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import zlib
 from collections.abc import Callable
 
 import torch
@@ -38,6 +39,13 @@ def build_scheduler(cfg, base_config=None):
     return cls.from_config(config)
 
 
+def seeded_generators(seed: int, keys, device='cpu') -> list[torch.Generator]:
+    """One generator per sample, seeded from ``seed`` and the sample's key (e.g. its image
+    path), so that a sample's noise does not depend on its batch or position."""
+    return [torch.Generator(device).manual_seed((seed + zlib.crc32(str(k).encode())) % 2**63)
+            for k in keys]
+
+
 def denoise(model_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
             scheduler,
             noise: torch.Tensor,
@@ -48,7 +56,8 @@ def denoise(model_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 
     Args:
         model_fn: ``(scaled x_t, t) -> model output`` in the scheduler's prediction type.
-        scheduler: a diffusers scheduler (its timesteps are set here).
+        scheduler: a diffusers scheduler; a fresh copy of it runs (schedulers keep state
+            between steps, multistep solvers in particular).
         noise: the initial Gaussian noise (scaled by ``init_noise_sigma`` here).
         num_inference_steps: denoising steps.
         generator: for schedulers that add noise in a step (DDPM, ancestral ones); a list
@@ -56,6 +65,7 @@ def denoise(model_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         progress: show a progress bar over the steps; ``None``: when stderr is a terminal.
     """
     from tqdm.auto import tqdm
+    scheduler = type(scheduler).from_config(scheduler.config)
     scheduler.set_timesteps(num_inference_steps, device=noise.device)
     x = noise * scheduler.init_noise_sigma
     if progress is None:

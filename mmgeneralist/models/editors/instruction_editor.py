@@ -15,7 +15,6 @@ post-processors turn it into keypoints, masks and boxes.
 from __future__ import annotations
 
 import os.path as osp
-import zlib
 from collections.abc import Sequence
 
 import torch
@@ -29,7 +28,7 @@ from ...diffusion.loading import (
     load_unet,
     load_vae,
 )
-from ...diffusion.sampling import build_scheduler, denoise
+from ...diffusion.sampling import build_scheduler, denoise, seeded_generators
 from ...diffusion.text import encode_sentences
 from ...diffusion.unet_surgery import reshape_unet_io
 from ...registry import register
@@ -204,9 +203,7 @@ class InstructionEditor(BaseModel):
             return (neither + g_text * (with_text - image_only) + g_image *
                     (image_only - neither))
 
-        # the schedulers keep state between steps (multistep solvers): a fresh copy each call
-        scheduler = type(self.test_scheduler).from_config(self.test_scheduler.config)
-        latents = denoise(model_fn, scheduler, noise,
+        latents = denoise(model_fn, self.test_scheduler, noise,
                           num_inference_steps or self.num_inference_steps,
                           generator, progress)
         if output_latents:
@@ -214,9 +211,9 @@ class InstructionEditor(BaseModel):
         return self.vae.decode(latents / self.vae.config.scaling_factor).sample.clamp(-1, 1)
 
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> list:
-        generators = [torch.Generator(inputs.device).manual_seed(
-            (self.seed + zlib.crc32(str(s.metainfo.get('img_path', i)).encode())) % 2**63)
-            for i, s in enumerate(data_samples)]
+        generators = seeded_generators(
+            self.seed, [s.metainfo.get('img_path', i) for i, s in enumerate(data_samples)],
+            inputs.device)
         edited = self.edit(inputs, _instructions(data_samples), generators)
         for image, sample in zip(edited, data_samples):
             size = tuple(sample.metainfo.get('ori_shape', image.shape[-2:]))[:2]

@@ -11,7 +11,6 @@ open is marked "open:" below and listed in ``configs/pixel_generalist/README.md`
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import torch
@@ -23,7 +22,7 @@ from torch import nn
 from ...codecs import InstanceColorCodec, merge_panoptic
 from ...diffusion.conditioning import InstructionContext
 from ...diffusion.loading import check_pretrained, load_text_encoder, load_unet
-from ...diffusion.sampling import build_scheduler, denoise
+from ...diffusion.sampling import build_scheduler, denoise, seeded_generators
 from ...diffusion.unet_surgery import remove_outermost_self_attention, reshape_unet_io
 from ...registry import build_codec, register
 
@@ -251,16 +250,13 @@ class PixelDiffusionGeneralist(BaseSegmentor):
         from diffusers.utils.torch_utils import randn_tensor
 
         # one CPU generator per sample, for its initial noise and any noise a step adds
-        generators = [torch.Generator().manual_seed((self.seed + zlib.crc32(k.encode())) % 2**63)
-                      for k in keys]
+        generators = seeded_generators(self.seed, keys)
         noise = randn_tensor((len(keys), 3, *self.target_size), generator=generators,
                              device=cond.device, dtype=cond.dtype)
         context = self.text(len(instructions), texts=list(instructions))
-        # the schedulers keep state between steps (multistep solvers): a fresh copy each call
-        scheduler = type(self.test_scheduler).from_config(self.test_scheduler.config)
         x = denoise(lambda x, t: self.unet(torch.cat([x, cond], 1), t,
                                            encoder_hidden_states=context).sample,
-                    scheduler, noise, num_inference_steps or self.num_inference_steps,
+                    self.test_scheduler, noise, num_inference_steps or self.num_inference_steps,
                     generators, progress)
         return (x / self.signal_scale).clamp(-1, 1)
 

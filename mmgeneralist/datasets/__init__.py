@@ -14,10 +14,14 @@
 - :mod:`.instructions`: InstructDiffusion's instruction triples: task templates
   (:func:`load_templates`, :func:`fill`) and the transforms :class:`KeypointInstruction`,
   :class:`SegmentationInstruction`, :class:`EnhancementInstruction`,
-  :class:`PackInstructionInputs`.
+  :class:`PackInstructionInputs`, and the test-time :class:`AllKeypointsInstruction`,
+  :class:`AllClassesInstruction`, :class:`AllSentencesInstruction`.
 """
 from . import synthetic
 from .instructions import (
+    AllClassesInstruction,
+    AllKeypointsInstruction,
+    AllSentencesInstruction,
     EnhancementInstruction,
     KeypointInstruction,
     PackInstructionInputs,
@@ -34,4 +38,5 @@ __all__ = list(synthetic.__all__) + [
     'PairedRestorationDataset', 'LoadRestorationTarget', 'PackRestorationInputs',
     'MultiTaskDataset', 'MultiTaskSampler', 'CheckPanopticSegments']
 __all__ += ['KeypointInstruction', 'SegmentationInstruction', 'EnhancementInstruction',
-            'PackInstructionInputs', 'load_templates', 'fill']
+            'PackInstructionInputs', 'load_templates', 'fill', 'AllKeypointsInstruction',
+            'AllClassesInstruction', 'AllSentencesInstruction']

@@ -4,8 +4,12 @@
   (:func:`load_templates`, :func:`fill`);
 - :mod:`.transforms`: :class:`KeypointInstruction`, :class:`SegmentationInstruction`,
   :class:`EnhancementInstruction` (source, instruction, target) and
-  :class:`PackInstructionInputs`.
+  :class:`PackInstructionInputs`;
+- :mod:`.exhaustive`: the test-time transforms that ask for every keypoint, class or
+  sentence (:class:`AllKeypointsInstruction`, :class:`AllClassesInstruction`,
+  :class:`AllSentencesInstruction`).
 """
+from .exhaustive import AllClassesInstruction, AllKeypointsInstruction, AllSentencesInstruction
 from .templates import TASK_PLACEHOLDERS, TEMPLATE_DIR, check_template, fill, load_templates
 from .transforms import (
     EnhancementInstruction,
@@ -16,4 +20,5 @@ from .transforms import (
 
 __all__ = ['TASK_PLACEHOLDERS', 'TEMPLATE_DIR', 'check_template', 'load_templates', 'fill',
            'KeypointInstruction', 'SegmentationInstruction', 'EnhancementInstruction',
-           'PackInstructionInputs']
+           'PackInstructionInputs', 'AllKeypointsInstruction', 'AllClassesInstruction',
+           'AllSentencesInstruction']

@@ -350,6 +350,7 @@ class KeypointInstruction(BaseTransform):
         results['instructed'] = [dict(keypoint_index=int(k), part=names[k], color=c)
                                  for k, c in drawn]
         results['instruction_task'] = 'keypoint'
+        results['circle_radius'] = self._radius(results, (h, w))
         return results
 
     def __repr__(self) -> str:
@@ -578,52 +579,78 @@ class EnhancementInstruction(BaseTransform):
 
 
 # --------------------------------------------------------------------------- packing
-@register('transforms')
-class PackInstructionInputs(PackSegInputs):
-    """Pack an instruction triple: the source as mmseg packs images, the target as RGB.
+#: The instruction keys :class:`PackInstructionInputs` always copies into the metainfo.
+INSTRUCTION_META_KEYS = ('instruction', 'instructed', 'instruction_task', 'circle_radius')
 
-    - ``inputs``: ``img`` as a ``(3, H, W)`` uint8 tensor in **BGR** order (mmseg's
-      ``PackSegInputs``; the data preprocessor's ``bgr_to_rgb=True`` converts it);
-    - ``data_samples``: a ``SegDataSample`` with ``gt_image = PixelData(data=...)``, the
-      target ``target_img`` as a contiguous ``(3, H, W)`` uint8 tensor in **RGB** order (as
-      :class:`~mmgeneralist.datasets.PackRestorationInputs` packs targets); mmseg fields that
-      are present (``gt_seg_map`` ...) are packed as ``PackSegInputs`` packs them;
-    - the metainfo: each key of ``meta_keys`` present in the results (``instruction``,
-      ``instructed``, ``instruction_task`` among the defaults). After mmpose's
-      ``TopdownAffine`` (``input_size`` in the results) the packed image is the crop, so
-      ``img_shape`` is set to the crop's ``(H, W)`` (mmpose keeps the original image's).
+
+@register('transforms')
+class PackInstructionInputs(BaseTransform):
+    """Pack an instruction sample: the source as the codebase packs images, the target as RGB.
+
+    - ``inputs`` and ``data_samples``: made by ``packer``, the codebase's own packing
+      transform: mmseg's ``PackSegInputs`` by default (a ``SegDataSample``, ``inputs`` the
+      ``(3, H, W)`` uint8 image in **BGR** order: the data preprocessor's
+      ``bgr_to_rgb=True`` converts it), or e.g. ``dict(type='mmpose.PackPoseInputs')`` or
+      ``dict(type='mmdet.PackDetInputs', meta_keys=...)`` so that the codebase's metric finds
+      the fields it reads (mmpose's ``gt_instances``, mmdet's metainfo ``gt_masks``);
+    - ``gt_image``: the target ``target_img`` as a contiguous ``(3, H, W)`` uint8 tensor in
+      **RGB** order (as :class:`~mmgeneralist.datasets.PackRestorationInputs` packs targets),
+      when there is one: the test-time transforms (:class:`AllKeypointsInstruction` ...) ask
+      for several edits of one image and draw no target;
+    - the metainfo: the packer's ``meta_keys`` (``meta_keys`` here, for the default packer)
+      and always the instruction's keys (:data:`INSTRUCTION_META_KEYS`) that are present.
+      After mmpose's ``TopdownAffine`` (``input_size`` in the results) the packed image is
+      the crop, so ``img_shape`` is set to the crop's ``(H, W)`` (mmpose keeps the original
+      image's).
 
     Args:
-        meta_keys: keys copied into the metainfo.
+        meta_keys: keys the default packer (``PackSegInputs``) copies into the metainfo.
+        packer: the codebase's packing transform, as a config (``None``: ``PackSegInputs``
+            with ``meta_keys``).
 
     Raises:
-        KeyError: ``target_img`` or ``instruction`` is missing (no instruction transform).
-        ValueError: the instruction is empty, or the target's size differs from the image's.
+        KeyError: ``instruction`` is missing (no instruction transform).
+        ValueError: an instruction is empty, or the target's size differs from the image's.
     """
 
     DEFAULT_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
                          'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
                          'gt_img_path', 'restoration_task', 'img_id', 'id', 'input_size',
-                         'instruction', 'instructed', 'instruction_task')
+                         *INSTRUCTION_META_KEYS)
 
-    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
-        super().__init__(meta_keys=tuple(meta_keys))
+    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS,
+                 packer: dict | None = None) -> None:
+        if packer is None:
+            self.packer = PackSegInputs(meta_keys=tuple(meta_keys))
+        else:
+            from mmengine.registry import TRANSFORMS
+            self.packer = TRANSFORMS.build(packer)
 
     def transform(self, results: dict) -> dict:
         """Pack ``inputs`` and ``data_samples`` (see the class docstring)."""
-        for key in ('target_img', 'instruction'):
-            if key not in results:
-                raise KeyError(f'PackInstructionInputs needs results[{key!r}]: put an '
-                               'instruction transform (KeypointInstruction, '
-                               'SegmentationInstruction, EnhancementInstruction) before it')
-        _check_instruction(results['instruction'])
+        if 'instruction' not in results:
+            raise KeyError('PackInstructionInputs needs results[\'instruction\']: put an '
+                           'instruction transform (KeypointInstruction, '
+                           'SegmentationInstruction, EnhancementInstruction, or a test-time '
+                           'one such as AllKeypointsInstruction) before it')
+        instruction = results['instruction']
+        for text in [instruction] if isinstance(instruction, str) else list(instruction):
+            _check_instruction(text)
+        if not isinstance(instruction, str) and not instruction:
+            raise ValueError('the instruction list is empty: nothing to edit')
         img = _source_image(results, type(self).__name__)
-        target = results['target_img']
-        if target.shape != img.shape:
+        target = results.get('target_img')
+        if target is not None and target.shape != img.shape:
             raise ValueError(f'target_img is {target.shape} but img is {img.shape}')
         if 'input_size' in results:
             results['img_shape'] = img.shape[:2]
-        packed = super().transform(results)
-        rgb = np.ascontiguousarray(target[..., ::-1].transpose(2, 0, 1))
-        packed['data_samples'].set_data(dict(gt_image=PixelData(data=to_tensor(rgb))))
+        packed = self.packer(results)
+        sample = packed['data_samples']
+        sample.set_metainfo({k: results[k] for k in INSTRUCTION_META_KEYS if k in results})
+        if target is not None:
+            rgb = np.ascontiguousarray(target[..., ::-1].transpose(2, 0, 1))
+            sample.set_data(dict(gt_image=PixelData(data=to_tensor(rgb))))
         return packed
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(packer={self.packer!r})'

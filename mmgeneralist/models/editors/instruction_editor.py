@@ -20,8 +20,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 
+from ...codecs.mask_overlay import mask_to_box
 from ...diffusion.loading import (
     check_pretrained,
     load_text_encoder,
@@ -31,7 +32,7 @@ from ...diffusion.loading import (
 from ...diffusion.sampling import build_scheduler, denoise, seeded_generators
 from ...diffusion.text import encode_sentences
 from ...diffusion.unet_surgery import reshape_unet_io
-from ...registry import register
+from ...registry import build_codec, register
 from ..segmentors.pixel_generalist import SD_NOISE_SCHEDULE
 
 
@@ -55,8 +56,14 @@ class InstructionEditor(BaseModel):
         test_scheduler: the sampler, built from the training schedule's config with these
             options (default: Euler ancestral, the InstructPix2Pix pipeline's).
         num_inference_steps: sampling steps.
-        seed: seed of each sample's noise (with its image path), so results do not depend
-            on batching or order.
+        seed: seed of each edit's noise (with its image path, annotation id and edit
+            index), so results do not depend on batching or order.
+        keypoint_codec: the decoder of circles (default ``KeypointCircleCodec()``).
+        mask_codec: the decoder of semi-transparent masks (default
+            ``MaskOverlayCodec(alpha=0.5)``, the paper's opacity).
+        max_edits_per_call: the most edits sampled in one batched call (``None``: the
+            batch size); a sample may ask for many (one per class in semantic
+            segmentation).
         data_preprocessor: normalises images to [-1, 1] in RGB (the VAE's range).
     """
 
@@ -71,6 +78,9 @@ class InstructionEditor(BaseModel):
                  test_scheduler: dict | None = None,
                  num_inference_steps: int = 100,
                  seed: int = 0,
+                 keypoint_codec: dict | None = None,
+                 mask_codec: dict | None = None,
+                 max_edits_per_call: int | None = None,
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -95,19 +105,27 @@ class InstructionEditor(BaseModel):
         self.guidance_scale, self.image_guidance_scale = guidance_scale, image_guidance_scale
         self.dropout = (text_dropout, image_dropout, both_dropout)
         folder_config = _scheduler_config(pretrained)
+        # the sampler starts from the folder's own scheduler config, as the pipeline does
+        # (its keys, e.g. no timestep_spacing -> Euler's 'linspace'), unless the config sets
+        # the training schedule, whose prediction type the sampler must then share
+        sampler_base = folder_config if noise_scheduler is None else None
         if noise_scheduler is None:
             noise_scheduler = dict(SD_NOISE_SCHEDULE) if folder_config is None else dict(
                 type='DDPMScheduler', **{k: folder_config[k] for k in _SCHEDULE_KEYS
                                          if k in folder_config})
         self.noise_scheduler = build_scheduler(noise_scheduler)
-        # the sampler starts from the folder's own scheduler config, as the pipeline does
-        # (its keys, e.g. no timestep_spacing -> Euler's 'linspace'), else from the schedule
         self.test_scheduler = build_scheduler(
             test_scheduler or dict(type='EulerAncestralDiscreteScheduler'),
-            base_config=folder_config if folder_config is not None else
+            base_config=sampler_base if sampler_base is not None else
             self.noise_scheduler.config)
         self.num_inference_steps = num_inference_steps
         self.seed = seed
+        self.keypoint_codec = build_codec(keypoint_codec or dict(type='KeypointCircleCodec'))
+        self.mask_codec = build_codec(mask_codec or dict(type='MaskOverlayCodec', alpha=0.5))
+        if max_edits_per_call is not None and max_edits_per_call < 1:
+            raise ValueError(f'max_edits_per_call must be >= 1 or None; got '
+                             f'{max_edits_per_call}')
+        self.max_edits_per_call = max_edits_per_call
 
     # ------------------------------------------------------------------ parts
     def train(self, mode: bool = True):
@@ -211,17 +229,142 @@ class InstructionEditor(BaseModel):
         return self.vae.decode(latents / self.vae.config.scaling_factor).sample.clamp(-1, 1)
 
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> list:
-        generators = seeded_generators(
-            self.seed, [s.metainfo.get('img_path', i) for i, s in enumerate(data_samples)],
-            inputs.device)
-        edited = self.edit(inputs, _instructions(data_samples), generators)
-        for image, sample in zip(edited, data_samples):
-            size = tuple(sample.metainfo.get('ori_shape', image.shape[-2:]))[:2]
-            image = (image[None].float() + 1) * 127.5
-            if image.shape[-2:] != size:
-                image = F.interpolate(image, size, mode='bilinear', align_corners=False)
-            sample.set_field(PixelData(data=image[0].clamp(0, 255)), 'pred_image')
+        """Run every edit a sample asks for and decode the edits into its codebase's fields.
+
+        A sample's metainfo ``instruction`` is one string (one edit) or a list of them (the
+        test-time transforms of :mod:`mmgeneralist.datasets.instructions.exhaustive`); its
+        ``instruction_task`` chooses the decoding (:meth:`decode`). All edits of a batch run
+        in chunks of ``max_edits_per_call``, each with its own seeded generator (from the
+        image path, the annotation id and the edit's index), so results do not depend on
+        batching or order.
+        """
+        edits = [(i, e, text) for i, sample in enumerate(data_samples)
+                 for e, text in enumerate(_instruction_list(sample))]
+        keys = [f'{data_samples[i].metainfo.get("img_path", i)}|'
+                f'{data_samples[i].metainfo.get("id", "")}|{e}' for i, e, _ in edits]
+        chunk = self.max_edits_per_call or len(inputs)
+        outputs = []
+        for start in range(0, len(edits), chunk):
+            part = edits[start:start + chunk]
+            images = inputs[torch.tensor([i for i, _, _ in part], device=inputs.device)]
+            outputs += list(self.edit(images, [t for _, _, t in part],
+                                      seeded_generators(self.seed, keys[start:start + chunk],
+                                                        inputs.device)))
+        per_sample = [[] for _ in data_samples]
+        for (i, _, _), out in zip(edits, outputs):
+            per_sample[i].append(out)
+        for image, sample, outs in zip(inputs, data_samples, per_sample):
+            self.decode(sample, image, outs)
         return list(data_samples)
+
+    def decode(self, sample, source: torch.Tensor, edits: Sequence[torch.Tensor]) -> None:
+        """Turn a sample's edited images into its predictions, in place.
+
+        Every sample gets ``pred_image``: the first edit, 0..255 RGB, at the size of its
+        target ``gt_image`` when it has one, else at the original image size (at the crop's
+        size for a top-down crop, where ``input_size`` is in the metainfo). Then, by
+        ``instruction_task``, the colour decoders (``keypoint_codec``, ``mask_codec``) read
+        the instructed colours of ``instructed``
+        (each entry's ``edit`` says which edit asked for it; 0 when absent):
+
+        - ``'keypoint'``: mmpose's ``pred_instances.keypoints`` ``(1, K, 2)`` and
+          ``keypoint_scores`` ``(1, K)`` (numpy, as mmpose's heads give them), mapped from
+          the crop back to the image with ``input_center`` / ``input_scale`` /
+          ``input_size`` as mmpose's top-down estimators map them; a keypoint no edit asked
+          for scores 0. ``bboxes`` and ``bbox_scores`` come from ``gt_instances`` (the
+          ground-truth or detected box the crop was cut from) when present.
+        - ``'segmentation'``: mmseg's ``seg_logits`` (each class's soft mask,
+          ``MaskOverlayCodec.read_scores``, at the original size) and ``pred_sem_seg``
+          (their argmax): one instruction per class.
+        - ``'referring'``: mmdet's ``pred_instances.masks`` ``(N, H, W)`` bool, one per
+          instructed sentence in ``text_index`` order (``RefSegMetric`` compares them with
+          ``gt_masks``), with their ``bboxes`` (``mask_to_box``; zeros for an empty mask),
+          ``scores`` (the mean soft mask inside the mask) and ``labels`` (0).
+        - ``'detection'``: mmdet's ``pred_instances`` for ``CocoMetric``: one box per
+          instructed class whose mask is not empty (the paper's unseen detection task,
+          Sec. 4.6: the extent of the marked region), ``scores`` as above, ``labels`` the
+          ``class_id``.
+        - anything else (enhancement, editing): ``pred_image`` is the prediction.
+
+        Args:
+            sample: the data sample (its metainfo is read, its prediction fields set).
+            source: ``(3, H, W)`` the model's input image in [-1, 1].
+            edits: ``(3, H, W)`` the edited images in [-1, 1], in edit order.
+        """
+        meta = sample.metainfo
+        crop = 'input_size' in meta
+        h, w = tuple(meta.get('img_shape', source.shape[-2:]))[:2]
+        size = (h, w) if crop else tuple(meta.get('ori_shape', (h, w)))[:2]
+        # the decoders compare the edits with the source at the model's resolution
+        src = ((source[:, :h, :w].float() + 1) * 127.5).clamp(0, 255)
+        outs = [((e[:, :h, :w].float() + 1) * 127.5).clamp(0, 255) for e in edits]
+        # the edited image is compared with the target where there is one (enhancement)
+        shown = tuple(sample.gt_image.shape[-2:]) if 'gt_image' in sample else size
+        sample.set_field(PixelData(data=_resize(outs[0][None], shown)[0]), 'pred_image')
+        task = meta.get('instruction_task')
+        asked = [dict(entry, edit=entry.get('edit', 0)) for entry in meta.get('instructed', [])]
+        if task in ('keypoint', 'segmentation') and not asked:
+            raise ValueError(
+                f'data sample {meta.get("img_path", "?")} is a {task!r} sample that asked for '
+                'nothing ("instructed" is empty): evaluate with the test-time transforms, '
+                'AllKeypointsInstruction or AllClassesInstruction, which ask for everything')
+        if task == 'keypoint':
+            self._decode_keypoints(sample, src, outs, asked)
+        elif task == 'segmentation':
+            scores = _resize(torch.stack([
+                self.mask_codec.read_scores(outs[a['edit']], src, a['color'])
+                for a in sorted(asked, key=lambda a: a['class_id'])])[None], size)[0]
+            sample.set_field(PixelData(data=scores), 'seg_logits')
+            sample.set_field(PixelData(data=scores.argmax(0, keepdim=True)), 'pred_sem_seg')
+        elif task in ('referring', 'detection'):
+            order = 'text_index' if task == 'referring' else 'class_id'
+            masks, scores, labels = [], [], []
+            for a in sorted(asked, key=lambda a: a[order]):
+                out = outs[a['edit']]
+                small = self.mask_codec.read(out, src, a['color'])
+                if task == 'detection' and not bool(small.any()):
+                    continue
+                soft = self.mask_codec.read_scores(out, src, a['color'])
+                scores.append(float(soft[small].mean()) if bool(small.any()) else 0.0)
+                masks.append(_resize(small[None, None].float(), size)[0, 0] > 0.5)
+                labels.append(a.get('class_id', 0) if task == 'detection' else 0)
+            masks = torch.stack(masks) if masks else torch.zeros(0, *size, dtype=torch.bool)
+            boxes = [mask_to_box(m) for m in masks]
+            sample.pred_instances = InstanceData(
+                masks=masks,
+                bboxes=torch.stack([b if b is not None else torch.zeros(4) for b in boxes])
+                if boxes else torch.zeros(0, 4),
+                scores=torch.tensor(scores, dtype=torch.float32),
+                labels=torch.tensor(labels, dtype=torch.long))
+
+    def _decode_keypoints(self, sample, src, outs, asked) -> None:
+        import numpy as np
+        meta = sample.metainfo
+        num = max([a['keypoint_index'] for a in asked], default=-1) + 1
+        keypoints = np.zeros((num, 2), np.float32)
+        keypoints[:] = ((src.shape[-1] - 1) / 2, (src.shape[-2] - 1) / 2)
+        scores = np.zeros(num, np.float32)
+        radius = meta.get('circle_radius')
+        for e in sorted({a['edit'] for a in asked}):
+            group = [a for a in asked if a['edit'] == e]
+            found, conf = self.keypoint_codec.read(outs[e], src, [a['color'] for a in group],
+                                                   radius)
+            for a, xy, c in zip(group, found.tolist(), conf.tolist()):
+                keypoints[a['keypoint_index']] = xy
+                scores[a['keypoint_index']] = c
+        if all(k in meta for k in ('input_center', 'input_scale', 'input_size')):
+            # from the crop to the image, as mmpose's TopdownPoseEstimator maps them
+            size = np.asarray(meta['input_size'], np.float32)
+            scale = np.asarray(meta['input_scale'], np.float32).reshape(-1, 2)[0]
+            center = np.asarray(meta['input_center'], np.float32).reshape(-1, 2)[0]
+            keypoints = keypoints / size * scale + center - 0.5 * scale
+        pred = InstanceData(keypoints=keypoints[None], keypoint_scores=scores[None])
+        gt = sample.get('gt_instances')
+        if gt is not None:
+            for key in ('bboxes', 'bbox_scores'):
+                if key in gt:
+                    pred.set_field(gt.get(key), key)
+        sample.pred_instances = pred
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':
@@ -262,6 +405,25 @@ def _instructions(data_samples: Sequence) -> list[str]:
         raise ValueError(f'data samples {paths} have no instruction (an empty or missing '
                          '"instruction" metainfo): every edit needs one')
     return texts
+
+
+def _instruction_list(sample) -> list[str]:
+    """The edits a sample asks for: its ``instruction`` string, or its list of them."""
+    texts = sample.metainfo.get('instruction')
+    texts = [texts] if isinstance(texts, str) else list(texts or [])
+    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise ValueError(f'data sample {sample.metainfo.get("img_path", "?")} has no '
+                         f'instruction (an empty or missing "instruction" metainfo: '
+                         f'{texts!r}): every edit needs one')
+    return texts
+
+
+def _resize(images: torch.Tensor, size) -> torch.Tensor:
+    """``(N, C, h, w)`` -> ``(N, C, *size)``, bilinear (a no-op at the same size)."""
+    size = tuple(int(v) for v in size)
+    if images.shape[-2:] == size:
+        return images
+    return F.interpolate(images, size, mode='bilinear', align_corners=False)
 
 
 def _target(sample, size) -> torch.Tensor:

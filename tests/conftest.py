@@ -46,6 +46,27 @@ def synthetic_multitask_root(tmp_path_factory):
     return str(out)
 
 
+@pytest.fixture(scope='session')
+def synthetic_editor_root(tmp_path_factory):
+    """Generated data of the InstructDiffusion editor's tasks (COCO keypoints, ADE20K,
+    RefCOCO and restoration formats): 96 training and 16 validation images of 64 px each."""
+    out = tmp_path_factory.mktemp('synthetic-editor')
+    run_tool('tools/dataset_converters/generate_synthetic.py', '--out', str(out), '--formats',
+             'coco_keypoints', 'ade', 'refcoco', 'restoration', '--num-train', '96',
+             '--num-val', '16', '--size', '64', '--seed', '0')
+    return str(out)
+
+
+@pytest.fixture(scope='session')
+def tiny_editor_sd_dir(tmp_path_factory, synthetic_editor_root):
+    """The editor's tiny SD folder, its VAE fitted to the generated training images, made
+    by the command a user runs (``make_tiny_diffusion.py --editor``)."""
+    out = tmp_path_factory.mktemp('tiny-editor')
+    run_tool('tools/model_converters/make_tiny_diffusion.py', '--editor',
+             synthetic_editor_root, '--out', str(out), '--force', env={'OMP_NUM_THREADS': '2'})
+    return str(out)
+
+
 def multitask_overrides(tiny_sd_dir, root, **extra) -> dict:
     """Overrides pointing the tiny multi-task config (data root ``data/synthetic``) at
     ``root``: every task's data set, and the panoptic metric's ground truth."""

@@ -34,6 +34,7 @@ LOADERS = {
     'DiffusionUNetBackbone': ('unet', 'vae', 'text_encoder'),
     'VAELatentHead': ('vae', ),
     'PixelDiffusionGeneralist': ('unet', 'text_encoder'),
+    'InstructionEditor': ('unet', 'vae', 'text_encoder'),
 }
 #: where a module keeps a loaded part, when not under the part's own name
 PART_ATTRIBUTES = {('PixelDiffusionGeneralist', 'text_encoder'): 'text.encoder'}
@@ -41,7 +42,10 @@ PART_ATTRIBUTES = {('PixelDiffusionGeneralist', 'text_encoder'): 'text.encoder'}
 #: keeps are compared, ``(input channels kept, output channels kept)`` (None: all)
 RESHAPED = {('PixelDiffusionGeneralist', 'unet'): {'conv_in.weight': (3, None),
                                                    'conv_out.weight': (None, 3),
-                                                   'conv_out.bias': (None, 3)}}
+                                                   'conv_out.bias': (None, 3)},
+            # the editor widens the first convolution for the source latent (new channels
+            # zero) and keeps the folder's first latent_channels ones: the tiny folder's 8
+            ('InstructionEditor', 'unet'): {'conv_in.weight': (8, None)}}
 
 
 def _loader_cfgs(model_cfg) -> list[dict]:
@@ -121,8 +125,9 @@ def test_config_folder_has_readme_and_metafile(folder):
     meta = yaml.safe_load(open(osp.join(folder, 'metafile.yml')))
     listed = {m['Config'] for m in meta['Models']}
     assert all(osp.isfile(osp.join(ROOT, c)) for c in listed), listed
+    # tiny configs (``<method>_tiny-<parts>_...`` or ``<method>_tiny_...``) need not be listed
     real = {osp.relpath(p, ROOT) for p in glob.glob(osp.join(folder, '*.py'))
-            if '_tiny-' not in p}
+            if '_tiny' not in osp.basename(p)}
     assert real <= listed, f'configs missing from metafile.yml: {sorted(real - listed)}'
 
 
@@ -132,6 +137,7 @@ ARCHITECTURE_OF = {
     'checkpoints/stable-diffusion-v1-5': 'sd15',
     'checkpoints/stable-diffusion-2-1': 'sd21',
     'checkpoints/tiny-sd': 'tiny',
+    'checkpoints/tiny-editor': 'tiny',  # the tiny InstructDiffusion configs' folder
 }
 
 
@@ -166,6 +172,8 @@ def _samples(model, batch: int, size: tuple[int, int]):
         return [DetDataSample(metainfo=meta) for _ in range(batch)]
     if type(model).__name__ == 'PixelDiffusionGeneralist':
         meta['task'] = next(iter(model.tasks))
+    if type(model).__name__ == 'InstructionEditor':
+        meta['instruction'] = 'Place a red mask on the ball.'
     from mmseg.structures import SegDataSample
     return [SegDataSample(metainfo=meta) for _ in range(batch)]
 
@@ -175,6 +183,8 @@ def _forward(model, inputs, samples):
     name = type(model).__name__
     if name in ('DiffusionReferringSegmentor', 'PixelDiffusionGeneralist'):
         return model._forward(inputs, samples)
+    if name == 'InstructionEditor':  # one UNet call on the noisy and the source latents
+        return model(inputs, samples, mode='tensor')
     if name == 'DepthEstimator':
         feats = model.extract_feat(inputs, [s.metainfo for s in samples])
     else:
@@ -194,14 +204,16 @@ def test_config_runs_at_its_widths(path, architecture_dirs):
     assert type(model).__name__ == cfg.model.type
     model.eval()
     generalist = type(model).__name__ == 'PixelDiffusionGeneralist'
-    unet = model.unet if generalist else model.backbone.unet
+    editor = type(model).__name__ == 'InstructionEditor'
+    unet = model.unet if generalist or editor else model.backbone.unet
     if arch != 'tiny':  # the published widths, not a stand-in's
         expected = dict(sd15=768, sd21=1024)[arch]
         assert unet.config.cross_attention_dim == expected
         assert tuple(unet.config.block_out_channels) == (320, 640, 1280, 1280)
     crop = _crop_size(cfg)
-    # SD's total stride; the generalist's inputs are resized to its fixed conditioning size
-    size = crop if generalist else tuple(int(math.ceil(c / 64) * 64) for c in crop)
+    # SD's total stride; the generalist's inputs are resized to its fixed conditioning size,
+    # the editor's are not padded
+    size = crop if generalist or editor else tuple(int(math.ceil(c / 64) * 64) for c in crop)
     # the config's own data preprocessor makes the batch: normalised, padded
     images = [torch.randint(0, 256, (3, *crop), dtype=torch.uint8) for _ in range(2)]
     model.data_preprocessor.to(device)
@@ -213,6 +225,10 @@ def test_config_runs_at_its_widths(path, architecture_dirs):
         out = _forward(model, inputs, samples)
     if generalist:  # one denoising step on the RGB target, at the target size
         assert out.shape == (2, 3, *model.target_size)
+        return
+    if editor:  # the UNet's output on the latents, at the VAE's stride
+        s = 2**(len(model.vae.config.block_out_channels) - 1)
+        assert out.shape == (2, model.vae.config.latent_channels, size[0] // s, size[1] // s)
         return
     strides = model.backbone.strides
     name = type(model).__name__

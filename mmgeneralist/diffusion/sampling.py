@@ -36,7 +36,11 @@ def build_scheduler(cfg, base_config=None):
     config.update(cfg)
     if defaults:
         config['_use_default_values'] = defaults
-    return cls.from_config(config)
+    # the noise tables live on the CPU, as diffusers keeps them, even when the model is
+    # built under another default device (``meta`` for shape checks: some schedulers turn
+    # their tables into numpy arrays, which a meta tensor cannot give)
+    with torch.device('cpu'):
+        return cls.from_config(config)
 
 
 def seeded_generators(seed: int, keys, device='cpu') -> list[torch.Generator]:

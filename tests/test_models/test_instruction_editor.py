@@ -178,3 +178,19 @@ def test_bad_inputs(tiny_sd_dir):
         InstructionEditor(tiny_sd_dir, text_dropout=0.6, image_dropout=0.6)
     with pytest.raises(FileNotFoundError, match='make_tiny_diffusion'):
         InstructionEditor('/no/such/folder')
+
+
+def test_residual_editor_that_changes_nothing_reconstructs_the_source(tiny_sd_dir):
+    """``residual=True`` diffuses target - source: a UNet predicting no change (x0 = 0) gives
+    back the source's own VAE reconstruction, whatever the noise."""
+    editor = InstructionEditor(
+        tiny_sd_dir, residual=True, test_scheduler=dict(type='DDIMScheduler'),
+        noise_scheduler=dict(type='DDPMScheduler', prediction_type='sample')).eval()
+    torch.nn.init.zeros_(editor.unet.conv_out.weight)
+    torch.nn.init.zeros_(editor.unet.conv_out.bias)
+    image = _image(2) * 2 - 1
+    edited = editor.edit(image, [PROMPT], generator=torch.Generator().manual_seed(3),
+                         num_inference_steps=3, guidance_scale=1.0, image_guidance_scale=1.0)
+    with torch.no_grad():
+        recon = editor.vae.decode(editor.source_latents(image)).sample.clamp(-1, 1)
+    torch.testing.assert_close(edited, recon, rtol=1e-4, atol=1e-4)

@@ -56,6 +56,12 @@ class InstructionEditor(BaseModel):
         test_scheduler: the sampler, built from the training schedule's config with these
             options (default: Euler ancestral, the InstructPix2Pix pipeline's).
         num_inference_steps: sampling steps.
+        residual: diffuse the *change* ``target - source`` of the (scaled) latents instead
+            of the target latent, and add the source back after sampling. Not
+            InstructPix2Pix's parameterisation (the default, ``False``, which pretrained
+            weights need): an option for models trained from scratch, such as the tiny CPU
+            configs', which must otherwise first learn to copy the source through the whole
+            UNet before they can learn any edit.
         seed: seed of each edit's noise (with its image path, annotation id and edit
             index), so results do not depend on batching or order.
         keypoint_codec: the decoder of circles (default ``KeypointCircleCodec()``).
@@ -77,6 +83,7 @@ class InstructionEditor(BaseModel):
                  noise_scheduler: dict | None = None,
                  test_scheduler: dict | None = None,
                  num_inference_steps: int = 100,
+                 residual: bool = False,
                  seed: int = 0,
                  keypoint_codec: dict | None = None,
                  mask_codec: dict | None = None,
@@ -120,6 +127,7 @@ class InstructionEditor(BaseModel):
             self.noise_scheduler.config)
         self.num_inference_steps = num_inference_steps
         self.seed = seed
+        self.residual = residual
         self.keypoint_codec = build_codec(keypoint_codec or dict(type='KeypointCircleCodec'))
         self.mask_codec = build_codec(mask_codec or dict(type='MaskOverlayCodec', alpha=0.5))
         if max_edits_per_call is not None and max_edits_per_call < 1:
@@ -156,6 +164,8 @@ class InstructionEditor(BaseModel):
             latents = self.vae.encode(targets).latent_dist.sample()
         latents = latents * self.vae.config.scaling_factor
         source = self.source_latents(inputs)
+        if self.residual:
+            latents = latents - source * self.vae.config.scaling_factor
         text = self.encode_text(instructions)
         # drop the text, the image or both (InstructPix2Pix Sec. 3.4)
         p_text, p_image, p_both = self.dropout
@@ -224,6 +234,8 @@ class InstructionEditor(BaseModel):
         latents = denoise(model_fn, self.test_scheduler, noise,
                           num_inference_steps or self.num_inference_steps,
                           generator, progress)
+        if self.residual:  # the change, back onto the source
+            latents = latents + source[:len(images)] * self.vae.config.scaling_factor
         if output_latents:
             return latents
         return self.vae.decode(latents / self.vae.config.scaling_factor).sample.clamp(-1, 1)

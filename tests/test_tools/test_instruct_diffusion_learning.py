@@ -1,0 +1,105 @@
+"""The tiny InstructDiffusion editor, trained on four tasks at once and validated by each
+task's upstream metric, beside the trivial predictor scored by the same metrics; and each
+codebase's own tiny config evaluates the trained checkpoint in its own runner to the same
+numbers.
+
+One run of mmengine's Runner trains the tiny multi-task config (keypoints on COCO-keypoint
+format data, semantic segmentation on ADE20K format, referring segmentation on RefCOCO
+format, denoising on paired images; all from the generator) and validates it: mmpose's
+CocoMetric, mmseg's IoUMetric, mmdet's RefSegMetric and the PSNR/SSIM metric report in one
+validation. The trivial predictor is the editor that leaves every image unchanged, decoded by
+the same colour decoders and scored by the same evaluator: every keypoint at the centre of
+its crop, which is its box's centre, with score 0; no mask for any class or sentence; the
+dark input as the enhanced image.
+
+What the tiny editor learns in these minutes (400 iterations): the enhancement (it brightens
+the dark image far beyond the input's PSNR: 18.3 vs 7.0 dB when measured) and the beginning of
+semantic masks (mIoU 12.9 vs 4.9). It copies the source faithfully (residual=True), but has
+not yet learned to draw the instructed circles and referred masks in this budget: their
+metrics are printed, not asserted (issue 15 keeps that open).
+"""
+from unittest import mock
+
+import pytest
+from mmengine.runner import Runner
+
+from mmgeneralist.models.editors import InstructionEditor
+
+from ..conftest import ROOT, load_config
+
+pytestmark = pytest.mark.slow
+
+CONFIGS = f'{ROOT}/configs/instruct_diffusion'
+TINY = f'{CONFIGS}/instruct-diffusion_tiny_1xb8-1k_synthetic-multitask-32x32.py'
+#: each task's own tiny config (its codebase's runner and metric), and its metric keys
+OWN_CONFIGS = {
+    'keypoint': ('instruct-diffusion_tiny_1xb8-1k_synthetic-keypoints-32x32.py', 'coco/AP'),
+    'semantic': ('instruct-diffusion_tiny_1xb8-1k_synthetic-ade-32x32.py', 'mIoU'),
+    'referring': ('instruct-diffusion_tiny_1xb8-1k_synthetic-refcoco-32x32.py', 'cIoU'),
+    'lowlight': ('instruct-diffusion_tiny_1xb8-1k_synthetic-lowlight-32x32.py', 'PSNR'),
+}
+FOLDERS = dict(keypoint='coco_keypoints', semantic='ade', referring='refcoco',
+               lowlight='restoration')
+KEYS = ('keypoint/coco/AP', 'semantic/mIoU', 'referring/cIoU', 'lowlight/PSNR',
+        'lowlight/SSIM')
+
+
+def _overrides(sd_dir, root, iters=None) -> dict:
+    opts = {'model.pretrained': sd_dir}
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for task, folder in FOLDERS.items():
+            opts[f'{loader}.dataset.datasets.{task}.data_root'] = f'{root}/{folder}'
+    ann = f'{root}/coco_keypoints/annotations/person_keypoints_val2017.json'
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        opts[f'{evaluator}.metrics.keypoint.ann_file'] = ann
+    if iters:
+        opts.update({'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+                     'param_scheduler.1.end': iters,
+                     'default_hooks.checkpoint.interval': iters})
+    return opts
+
+
+def _unchanged(self, images, instructions, generator=None, **kwargs):
+    """The trivial editor: every edit is the source image itself."""
+    return images.clamp(-1, 1)
+
+
+def test_tiny_editor_beats_trivial_predictors(tiny_editor_sd_dir, synthetic_editor_root,
+                                              tmp_path):
+    iters = 400
+    cfg = load_config(TINY, tmp_path, **_overrides(tiny_editor_sd_dir, synthetic_editor_root,
+                                                    iters))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hub = runner.message_hub
+    model = {k: float(hub.get_scalar(f'val/{k}').current()) for k in KEYS}
+    with mock.patch.object(InstructionEditor, 'edit', _unchanged):
+        trivial = {k: float(v) for k, v in runner.val_loop.run().items() if k in KEYS}
+    print('tiny InstructDiffusion editor vs the unchanged image:')
+    for k in KEYS:
+        print(f'  {k:20s} {model[k]:8.3f} vs {trivial[k]:8.3f}')
+    assert model['lowlight/PSNR'] > trivial['lowlight/PSNR'] + 3, (model, trivial)
+    assert model['semantic/mIoU'] > trivial['semantic/mIoU'] + 4, (model, trivial)
+    assert model['lowlight/SSIM'] > trivial['lowlight/SSIM'] + 0.1, (model, trivial)
+    # the unchanged image is what the decoders read as "nothing drawn"
+    assert trivial['keypoint/coco/AP'] == 0 and trivial['referring/cIoU'] < 1, trivial
+
+    # each task's own config, in its own codebase's runner, on the saved weights: the same
+    for task, (name, key) in OWN_CONFIGS.items():
+        own = load_config(f'{CONFIGS}/{name}', tmp_path / task,
+                          **_own_overrides(tiny_editor_sd_dir, synthetic_editor_root, task))
+        own.load_from = str(tmp_path / f'iter_{iters}.pth')
+        metrics = Runner.from_cfg(own).test()
+        assert float(metrics[key]) == pytest.approx(model[f'{task}/{key}'], abs=1e-6), task
+
+
+def _own_overrides(sd_dir, root, task) -> dict:
+    opts = {'model.pretrained': sd_dir}
+    for loader in ('val_dataloader', 'test_dataloader'):
+        opts[f'{loader}.dataset.data_root'] = f'{root}/{FOLDERS[task]}'
+    for task_, folder in FOLDERS.items():
+        opts[f'train_dataloader.dataset.datasets.{task_}.data_root'] = f'{root}/{folder}'
+    if task == 'keypoint':
+        ann = f'{root}/coco_keypoints/annotations/person_keypoints_val2017.json'
+        opts['val_evaluator.ann_file'] = opts['test_evaluator.ann_file'] = ann
+    return opts

@@ -294,7 +294,7 @@ class InstructionEditor(BaseModel):
           ``scores`` (the mean soft mask inside the mask) and ``labels`` (0).
         - ``'detection'``: mmdet's ``pred_instances`` for ``CocoMetric``: one box per
           instructed class whose mask is not empty (the paper's unseen detection task,
-          Sec. 4.6: the extent of the marked region), ``scores`` as above, ``labels`` the
+          Sec. 4.9: the extent of the marked region), ``scores`` as above, ``labels`` the
           ``class_id``.
         - anything else (enhancement, editing): ``pred_image`` is the prediction.
 
@@ -322,10 +322,13 @@ class InstructionEditor(BaseModel):
                 'AllKeypointsInstruction or AllClassesInstruction, which ask for everything')
         if task == 'keypoint':
             self._decode_keypoints(sample, src, outs, asked)
-        elif task == 'segmentation':
-            scores = _resize(torch.stack([
-                self.mask_codec.read_scores(outs[a['edit']], src, a['color'])
-                for a in sorted(asked, key=lambda a: a['class_id'])])[None], size)[0]
+        elif task == 'segmentation':  # class c's soft mask in channel c; unasked ones -1
+            scores = src.new_full((max(a['class_id'] for a in asked) + 1, *src.shape[-2:]),
+                                  -1.0)
+            for a in asked:
+                scores[a['class_id']] = self.mask_codec.read_scores(outs[a['edit']], src,
+                                                                    a['color'])
+            scores = _resize(scores[None], size)[0]
             sample.set_field(PixelData(data=scores), 'seg_logits')
             sample.set_field(PixelData(data=scores.argmax(0, keepdim=True)), 'pred_sem_seg')
         elif task in ('referring', 'detection'):

@@ -9,7 +9,7 @@
 #     configs/instruct_diffusion/instruct-diffusion_tiny_1xb8-1k_synthetic-lowlight-32x32.py \
 #     work_dirs/instruct-diffusion_tiny_1xb8-1k_synthetic-multitask-32x32/iter_1000.pth
 # The enhancement task is the mixture's: low-light (darkened to clean), not denoising, whose
-# generated noise is too faint at 32 px for the tiny VAE (see the tiny data base). The real
+# noisy inputs are already at 28 dB once resized to 32 px (see the tiny data base). The real
 # counterpart is instruct-diffusion_sd15_48xb64-200e_sidd-denoise-256x256.py.
 _base_ = ['./instruct-diffusion_tiny_1xb8-1k_synthetic-multitask-32x32.py']
 

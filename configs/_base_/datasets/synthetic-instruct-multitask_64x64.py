@@ -3,8 +3,8 @@
 #       --formats coco_keypoints ade refcoco restoration
 # keypoint: mmpose's CocoDataset (top-down, ground-truth boxes, 32x32 crops); semantic:
 # mmseg's ADE20KDataset; referring: mmdet's RefCocoDataset; lowlight: paired restoration (the
-# darkened image to the clean one: at 32 px the generated noise is too faint, 28 dB, for a
-# tiny VAE's reconstruction, about 26 dB, to improve on).
+# darkened image to the clean one: resized to 32 px, the generated noisy inputs are already at
+# 28 dB, the dark ones at 7 dB).
 # Training draws one random instruction per sample (KeypointInstruction ...); validation asks
 # for every keypoint, class or sentence (AllKeypointsInstruction ...) and scores each task by
 # its codebase's own metric: mmpose CocoMetric (AP), mmseg IoUMetric (mIoU), mmdet

@@ -10,7 +10,6 @@ The real configs name weight folders that cannot be downloaded here (SD-1.5, SD-
   device, and backbone, neck and head run once at the config's crop size, so any width
   that does not fit fails. Tiny configs run the same way on the CPU with the tiny weights.
 """
-import contextlib
 import glob
 import math
 import os.path as osp
@@ -21,7 +20,16 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, TRANSFORMS, DefaultScope, init_default_scope
 from safetensors.torch import load_file
 
-from mmgeneralist.diffusion import random_weights, save_architecture
+from mmgeneralist.diffusion import save_architecture
+from mmgeneralist.utils.random_models import (
+    LOADERS,
+    architecture_of,
+    build_model,
+    point_at,
+    synthetic_batch,
+    tensor_forward,
+    unet_of,
+)
 
 from .conftest import ROOT
 
@@ -29,13 +37,6 @@ CONFIGS = sorted(
     p for top in ('configs', 'projects')
     for p in glob.glob(osp.join(ROOT, top, '**', '*.py'), recursive=True) if '_base_' not in p)
 
-#: modules that load weights from a diffusers folder, and the sub-models they load
-LOADERS = {
-    'DiffusionUNetBackbone': ('unet', 'vae', 'text_encoder'),
-    'VAELatentHead': ('vae', ),
-    'PixelDiffusionGeneralist': ('unet', 'text_encoder'),
-    'InstructionEditor': ('unet', 'vae', 'text_encoder'),
-}
 #: where a module keeps a loaded part, when not under the part's own name
 PART_ATTRIBUTES = {('PixelDiffusionGeneralist', 'text_encoder'): 'text.encoder'}
 #: parameters a module re-shapes on purpose (checked in its own tests): only the slices it
@@ -46,32 +47,6 @@ RESHAPED = {('PixelDiffusionGeneralist', 'unet'): {'conv_in.weight': (3, None),
             # the editor widens the first convolution for the source latent (new channels
             # zero) and keeps the folder's first latent_channels ones: the tiny folder's 8
             ('InstructionEditor', 'unet'): {'conv_in.weight': (8, None)}}
-
-
-def _loader_cfgs(model_cfg) -> list[dict]:
-    """The configs of the modules that load weights from a diffusers folder."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get('type') in LOADERS:
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    walk(model_cfg)
-    return found
-
-
-def _point_at(model_cfg, folder: str) -> list[dict]:
-    """Set ``pretrained`` of every weight-loading module config; return those configs."""
-    loaders = _loader_cfgs(model_cfg)
-    for loader in loaders:
-        loader['pretrained'] = folder
-    return loaders
 
 
 def test_there_are_configs():
@@ -86,7 +61,7 @@ def test_config_loads_its_weights_and_builds(path, tiny_sd_dir):
     cfg = Config.fromfile(path)
     assert cfg.default_scope in ('mmseg', 'mmdet', 'mmpose')
     assert cfg.custom_imports['imports'] == ['mmgeneralist']
-    loaders = _point_at(cfg.model, tiny_sd_dir)
+    loaders = point_at(cfg.model, tiny_sd_dir)
     assert loaders, 'every config loads diffusion weights'
     init_default_scope(cfg.default_scope)
     for key in ('train_dataloader', 'test_dataloader'):
@@ -131,29 +106,12 @@ def test_config_folder_has_readme_and_metafile(folder):
     assert real <= listed, f'configs missing from metafile.yml: {sorted(real - listed)}'
 
 
-#: the weight folders the configs name, and the architecture each stands for
-ARCHITECTURE_OF = {
-    'checkpoints/stable-diffusion-v1-4': 'sd15',  # SD-1.4 and 1.5 share the architecture
-    'checkpoints/stable-diffusion-v1-5': 'sd15',
-    'checkpoints/stable-diffusion-2-1': 'sd21',
-    'checkpoints/tiny-sd': 'tiny',
-    'checkpoints/tiny-editor': 'tiny',  # the tiny InstructDiffusion configs' folder
-}
-
-
 @pytest.fixture(scope='module')
 def architecture_dirs(tmp_path_factory, tiny_sd_dir):
     """Config-only folders of SD-1.5 and SD-2.1, and the tiny model's folder."""
     root = tmp_path_factory.mktemp('architectures')
     return dict(sd15=save_architecture('sd15', str(root / 'sd15')),
                 sd21=save_architecture('sd21', str(root / 'sd21')), tiny=tiny_sd_dir)
-
-
-def _architecture(model_cfg) -> str:
-    named = {loader['pretrained'] for loader in _loader_cfgs(model_cfg)}
-    archs = {ARCHITECTURE_OF[p] for p in named}
-    assert len(archs) == 1, f'weights {named} of one model must be one architecture'
-    return archs.pop()
 
 
 def _crop_size(cfg) -> tuple[int, int]:
@@ -163,49 +121,17 @@ def _crop_size(cfg) -> tuple[int, int]:
     return tuple(int(c) for c in crop)
 
 
-def _samples(model, batch: int, size: tuple[int, int]):
-    """Data samples carrying what each segmentor reads besides the images."""
-    meta = dict(img_shape=size, pad_shape=size, ori_shape=size, category_id=3,
-                text=['the red ball on the left', 'the person'])
-    if type(model).__name__ == 'DiffusionReferringSegmentor':
-        from mmdet.structures import DetDataSample
-        return [DetDataSample(metainfo=meta) for _ in range(batch)]
-    if type(model).__name__ == 'PixelDiffusionGeneralist':
-        meta['task'] = next(iter(model.tasks))
-    if type(model).__name__ == 'InstructionEditor':
-        meta['instruction'] = 'Place a red mask on the ball.'
-    from mmseg.structures import SegDataSample
-    return [SegDataSample(metainfo=meta) for _ in range(batch)]
-
-
-def _forward(model, inputs, samples):
-    """Backbone, neck and head once, as each segmentor's tensor mode runs them."""
-    name = type(model).__name__
-    if name in ('DiffusionReferringSegmentor', 'PixelDiffusionGeneralist'):
-        return model._forward(inputs, samples)
-    if name == 'InstructionEditor':  # one UNet call on the noisy and the source latents
-        return model(inputs, samples, mode='tensor')
-    if name == 'DepthEstimator':
-        feats = model.extract_feat(inputs, [s.metainfo for s in samples])
-    else:
-        feats = model.extract_feat(inputs)
-    return model.decode_head.forward(feats)
-
-
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_config_runs_at_its_widths(path, architecture_dirs):
     cfg = Config.fromfile(path)
-    arch = _architecture(cfg.model)
-    _point_at(cfg.model, architecture_dirs[arch])
-    init_default_scope(cfg.default_scope)
+    arch = architecture_of(cfg.model)
     device = torch.device('cpu' if arch == 'tiny' else 'meta')
-    with device, random_weights() if arch != 'tiny' else contextlib.nullcontext():
-        model = MODELS.build(cfg.model)
+    model = build_model(cfg, architecture_dirs[arch], device, random=arch != 'tiny')
     assert type(model).__name__ == cfg.model.type
     model.eval()
     generalist = type(model).__name__ == 'PixelDiffusionGeneralist'
     editor = type(model).__name__ == 'InstructionEditor'
-    unet = model.unet if generalist or editor else model.backbone.unet
+    unet = unet_of(model)
     if arch != 'tiny':  # the published widths, not a stand-in's
         expected = dict(sd15=768, sd21=1024)[arch]
         assert unet.config.cross_attention_dim == expected
@@ -215,14 +141,10 @@ def test_config_runs_at_its_widths(path, architecture_dirs):
     # the editor's are not padded
     size = crop if generalist or editor else tuple(int(math.ceil(c / 64) * 64) for c in crop)
     # the config's own data preprocessor makes the batch: normalised, padded
-    images = [torch.randint(0, 256, (3, *crop), dtype=torch.uint8) for _ in range(2)]
-    model.data_preprocessor.to(device)
-    data = model.data_preprocessor(dict(inputs=images, data_samples=_samples(model, 2, crop)),
-                                   True)
-    inputs, samples = data['inputs'], data['data_samples']
+    inputs, samples = synthetic_batch(model, 2, crop)
     assert inputs.shape == (2, 3, *size) and inputs.device.type == device.type
     with torch.no_grad():
-        out = _forward(model, inputs, samples)
+        out = tensor_forward(model, inputs, samples)
     if generalist:  # one denoising step on the RGB target, at the target size
         assert out.shape == (2, 3, *model.target_size)
         return

@@ -3,10 +3,11 @@
 VPD (Zhao et al., ICCV 2023, Sec. 3.3) averages the cross-attention maps of each resolution
 (over heads and layers; one channel per text token) and concatenates them to that
 resolution's features. Here a processor is installed with ``UNet2DConditionModel.
-set_attn_processor`` on the cross-attention layers of the requested levels only: it keeps
-diffusers' fused ``AttnProcessor2_0`` (SDPA) for the layer's output and additionally computes
-the softmax map from the layer's own query and key projections. Every other layer keeps its
-processor untouched, so no ``forward`` is patched and the fast path stays where no map is
+set_attn_processor`` on the cross-attention layers of the requested levels only: it computes
+the layer's softmax probabilities once, keeps their head average as the map and multiplies
+them with the values for the layer's output (before, the map was computed beside diffusers'
+fused SDPA, which computed the query-key product a second time). Every other layer keeps its
+processor untouched, so no ``forward`` is patched and the fused path stays where no map is
 wanted.
 """
 from __future__ import annotations
@@ -45,7 +46,13 @@ class AttentionMapStore:
 
 
 class CrossAttentionMapProcessor:
-    """``AttnProcessor2_0`` for the output, plus the head-averaged map into ``store``."""
+    """Cross-attention whose softmax map, averaged over heads, also goes into ``store``.
+
+    The layer's output is computed from the same probabilities as the map, so the query
+    and key projections and ``q k^T`` run once (explicit attention, as diffusers'
+    ``AttnProcessor``; the keys are the few text tokens, so the probabilities are small).
+    Self-attention calls, if the processor is put on one, go to diffusers' fused SDPA.
+    """
 
     def __init__(self, store: AttentionMapStore):
         from diffusers.models.attention_processor import AttnProcessor2_0
@@ -60,30 +67,44 @@ class CrossAttentionMapProcessor:
                  temb: torch.Tensor | None = None,
                  *args,
                  **kwargs) -> torch.Tensor:
-        if encoder_hidden_states is not None:
-            self.store.add(self.attention_map(attn, hidden_states, encoder_hidden_states))
-        return self.fused(attn, hidden_states, encoder_hidden_states, attention_mask, temb,
-                          *args, **kwargs)
+        if encoder_hidden_states is None:
+            return self.fused(attn, hidden_states, encoder_hidden_states, attention_mask, temb,
+                              *args, **kwargs)
+        query, key, value = self._projections(attn, hidden_states, encoder_hidden_states)
+        if attention_mask is not None:
+            attention_mask = attn.prepare_attention_mask(attention_mask, key.shape[1],
+                                                         hidden_states.shape[0])
+        probs = attn.get_attention_scores(query, key, attention_mask)  # (B*heads, HW, K)
+        self.store.add(probs.unflatten(0, (hidden_states.shape[0], attn.heads)).mean(1))
+        out = attn.batch_to_head_dim(torch.bmm(probs, value))
+        out = attn.to_out[1](attn.to_out[0](out))  # projection, dropout
+        if attn.residual_connection:
+            out = out + hidden_states
+        return out / attn.rescale_output_factor
 
     @staticmethod
-    def attention_map(attn: Attention, hidden_states: torch.Tensor,
-                      context: torch.Tensor) -> torch.Tensor:
-        """softmax(q k^T / sqrt(d)) of the layer, mean over heads: ``(B, HW, K)``."""
+    def _projections(attn: Attention, hidden_states: torch.Tensor, context: torch.Tensor):
+        """The layer's query, key and value, heads folded into the batch: ``(B*heads, L, d)``."""
         if attn.group_norm is not None or attn.spatial_norm is not None or hidden_states.ndim != 3:
             raise NotImplementedError('cross-attention maps are taken from transformer-block '
                                       'cross-attention (3-D hidden states, no group/spatial norm)')
         if attn.norm_cross:
             context = attn.norm_encoder_hidden_states(context)
-        query = attn.to_q(hidden_states)
-        key = attn.to_k(context)
+        query, key, value = attn.to_q(hidden_states), attn.to_k(context), attn.to_v(context)
         if attn.norm_q is not None:
             query = attn.norm_q(query.unflatten(-1, (attn.heads, -1))).flatten(-2)
         if attn.norm_k is not None:
             key = attn.norm_k(key.unflatten(-1, (attn.heads, -1))).flatten(-2)
-        probs = attn.get_attention_scores(attn.head_to_batch_dim(query),
-                                          attn.head_to_batch_dim(key))
-        batch = hidden_states.shape[0]
-        return probs.view(batch, attn.heads, *probs.shape[1:]).mean(1)
+        return (attn.head_to_batch_dim(query), attn.head_to_batch_dim(key),
+                attn.head_to_batch_dim(value))
+
+    @staticmethod
+    def attention_map(attn: Attention, hidden_states: torch.Tensor,
+                      context: torch.Tensor) -> torch.Tensor:
+        """softmax(q k^T / sqrt(d)) of the layer, mean over heads: ``(B, HW, K)``."""
+        query, key, _ = CrossAttentionMapProcessor._projections(attn, hidden_states, context)
+        probs = attn.get_attention_scores(query, key)
+        return probs.unflatten(0, (hidden_states.shape[0], attn.heads)).mean(1)
 
 
 def processor_level(name: str, num_levels: int) -> int:

@@ -35,6 +35,7 @@ from ...diffusion.conditioning import (
     TextConditioning,
 )
 from ...diffusion.features import UpBlockFeatureTap
+from ...diffusion.lora import add_lora
 from ...registry import register
 
 
@@ -104,6 +105,8 @@ class DiffusionUNetBackbone(BaseModule):
             (diffusers' ``enable_gradient_checkpointing``): less memory, more compute.
         autocast_dtype: run the UNet under ``torch.autocast`` in this dtype (e.g.
             ``'bfloat16'``); features are returned in float32 for the head.
+        lora: train low-rank adapters instead of the UNet's weights (``peft.LoraConfig``
+            arguments, e.g. ``dict(r=8)``; :func:`~mmgeneralist.diffusion.lora.add_lora`).
         init_cfg: unused; the weights come from ``pretrained``.
 
     Returns from ``forward``:
@@ -112,6 +115,9 @@ class DiffusionUNetBackbone(BaseModule):
         in ``out_channels`` (the UNet's block width, plus the number of classes at the
         levels in ``attn_map_levels``).
     """
+
+    #: UNet parts trained in full under ``lora`` (none: the backbone re-shapes nothing)
+    lora_train_also: tuple[str, ...] = ()
 
     def __init__(self,
                  pretrained: str,
@@ -127,6 +133,7 @@ class DiffusionUNetBackbone(BaseModule):
                  freeze_unet: bool = False,
                  gradient_checkpointing: bool = False,
                  autocast_dtype: str | None = None,
+                 lora: dict | None = None,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
         self.context = self._check_options(mode, context, outputs, attn_map_levels, class_names)
@@ -158,6 +165,7 @@ class DiffusionUNetBackbone(BaseModule):
             self.unet.conv_out.requires_grad_(False)
         if freeze_unet:
             self.unet.requires_grad_(False)
+        add_lora(self.unet, lora, train_also=self.lora_train_also)
         if gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
         self.autocast_dtype = None

@@ -29,6 +29,7 @@ from ...diffusion.loading import (
     load_unet,
     load_vae,
 )
+from ...diffusion.lora import add_lora
 from ...diffusion.sampling import build_scheduler, denoise, seeded_generators
 from ...diffusion.text import encode_sentences
 from ...diffusion.unet_surgery import reshape_unet_io
@@ -70,8 +71,15 @@ class InstructionEditor(BaseModel):
         max_edits_per_call: the most edits sampled in one batched call (``None``: the
             batch size); a sample may ask for many (one per class in semantic
             segmentation).
+        lora: train low-rank adapters instead of the UNet's weights (``peft.LoraConfig``
+            arguments, e.g. ``dict(r=8)``); the widened input convolution stays fully
+            trainable.
         data_preprocessor: normalises images to [-1, 1] in RGB (the VAE's range).
     """
+
+    #: UNet parts trained in full under ``lora``: the input convolution, widened for the
+    #: source latent
+    lora_train_also = ('conv_in', )
 
     def __init__(self,
                  pretrained: str,
@@ -88,6 +96,7 @@ class InstructionEditor(BaseModel):
                  keypoint_codec: dict | None = None,
                  mask_codec: dict | None = None,
                  max_edits_per_call: int | None = None,
+                 lora: dict | None = None,
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -109,6 +118,7 @@ class InstructionEditor(BaseModel):
                              f'channels: neither a text-to-image UNet ({latent}) nor an '
                              f'InstructPix2Pix one ({2 * latent})')
         self.unet = reshape_unet_io(unet, in_channels=2 * latent)
+        add_lora(self.unet, lora, train_also=self.lora_train_also)
         self.guidance_scale, self.image_guidance_scale = guidance_scale, image_guidance_scale
         self.dropout = (text_dropout, image_dropout, both_dropout)
         folder_config = _scheduler_config(pretrained)

@@ -22,6 +22,7 @@ from torch import nn
 from ...codecs import InstanceColorCodec, merge_panoptic
 from ...diffusion.conditioning import InstructionContext
 from ...diffusion.loading import check_pretrained, load_text_encoder, load_unet
+from ...diffusion.lora import add_lora
 from ...diffusion.sampling import build_scheduler, denoise, seeded_generators
 from ...diffusion.unet_surgery import remove_outermost_self_attention, reshape_unet_io
 from ...registry import build_codec, register
@@ -104,7 +105,15 @@ class PixelDiffusionGeneralist(BaseSegmentor):
         max_text_length: tokens of an instruction (``None``: the text encoder's, 77).
         seed: seed of the sampling noise; each sample's noise also depends on its image path
             and pass, so results do not depend on batching or order.
+        lora: train low-rank adapters instead of the UNet's weights (``peft.LoraConfig``
+            arguments, e.g. ``dict(r=8)``; Sec. 5 names parameter-efficient tuning as the
+            answer to the memory of full fine-tuning). The re-shaped input and output
+            convolutions stay fully trainable.
     """
+
+    #: UNet parts trained in full under ``lora``: re-shaped for the RGB target and the
+    #: condition, they have no pretrained weights to keep
+    lora_train_also = ('conv_in', 'conv_out')
 
     def __init__(self,
                  pretrained: str,
@@ -119,6 +128,7 @@ class PixelDiffusionGeneralist(BaseSegmentor):
                  remove_outer_self_attention: bool = True,
                  max_text_length: int | None = None,
                  seed: int = 0,
+                 lora: dict | None = None,
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -155,6 +165,7 @@ class PixelDiffusionGeneralist(BaseSegmentor):
                                     out_channels=3, keep_in_channels=3)
         self.removed_self_attention = (remove_outermost_self_attention(self.unet)
                                        if remove_outer_self_attention else [])
+        add_lora(self.unet, lora, train_also=self.lora_train_also)
         instructions = [p.instruction for t in self.tasks.values() for p in t.passes]
         self.text = InstructionContext(*load_text_encoder(pretrained), instructions,
                                        max_text_length)

@@ -214,8 +214,9 @@ def test_other_argument_errors():
 
 
 # --------------------------------------------------------------------------- keypoints
+@pytest.mark.parametrize('select_from', ['all', 'visible'])
 @pytest.mark.parametrize('case', ['invisible', 'outside'])
-def test_no_visible_keypoint_gives_target_equal_to_source(case):
+def test_no_visible_keypoint_gives_target_equal_to_source(case, select_from):
     if case == 'invisible':
         results = fake_pose_results(visible=np.zeros(17))
     else:
@@ -223,16 +224,42 @@ def test_no_visible_keypoint_gives_target_equal_to_source(case):
         results['transformed_keypoints'][..., 0] = SIZE + 10  # all right of the crop
     src = results['img'].copy()
     np.random.seed(0)
-    results = KeypointInstruction()(results)
+    results = KeypointInstruction(select_from=select_from)(results)
     np.testing.assert_array_equal(results['target_img'], src)
     assert results['target_img'] is not results['img']
     assert results['instructed'] == []
     named = [n.replace('_', ' ') for n in COCO_KEYPOINT_NAMES
              if n.replace('_', ' ') in results['instruction']]
-    assert named and results['instruction'].count('.') == 1  # one (invisible) keypoint
+    sentences = results['instruction'].count('.')
+    if select_from == 'visible':
+        assert named and sentences == 1  # one (invisible) keypoint
+    else:  # the released code's draw: 1-5 of all keypoints, each named, none drawn
+        assert named and 1 <= sentences <= 5
     packed = PackInstructionInputs()(results)
     np.testing.assert_array_equal(packed['data_samples'].gt_image.data.numpy(),
                                   src[..., ::-1].transpose(2, 0, 1))
+
+
+def test_released_code_names_invisible_keypoints_without_drawing_them():
+    """select_from='all' (dataset/pose/pose.py) picks among all keypoints: invisible ones are
+    named, never drawn; 'visible' (Sec. 4.1's reading) never names one while some are
+    visible."""
+    visible = [1] * 8 + [0] * 9
+    invisible_names = {n.replace('_', ' ') for n, v in zip(COCO_KEYPOINT_NAMES, visible)
+                       if not v}
+    named_invisible = dict(all=0, visible=0)
+    for select_from in named_invisible:
+        np.random.seed(0)
+        t = KeypointInstruction(select_from=select_from)
+        for _ in range(40):
+            results = t(fake_pose_results(visible=visible))
+            drawn = {d['keypoint_index'] for d in results['instructed']}
+            assert all(visible[k] for k in drawn)  # an invisible keypoint is never drawn
+            named_invisible[select_from] += any(
+                f'the {n} of' in results['instruction'] for n in invisible_names)
+    assert named_invisible['visible'] == 0 and named_invisible['all'] > 10
+    with pytest.raises(ValueError, match='select_from'):
+        KeypointInstruction(select_from='some')
 
 
 def test_forced_parts_and_colours():

@@ -110,7 +110,11 @@ train_tasks = dict(
             dict(type='RandomBBoxTransform', shift_prob=0.0, scale_factor=(0.65, 1.35),
                  rotate_factor=45.0),
             dict(type='TopdownAffine', input_size=img_scale),
-            dict(type='KeypointInstruction', min_keypoints=1, max_keypoints=5, **circles),
+            # 1-5 of *all* 17 keypoints, an invisible one named but not drawn (released
+            # dataset/pose/pose.py; Sec. 4.1's text reads as visible ones: select_from=
+            # 'visible')
+            dict(type='KeypointInstruction', min_keypoints=1, max_keypoints=5,
+                 select_from='all', **circles),
             dict(type='PackInstructionInputs'),
         ]),
     # released dataset/seg/coco_stuff.py: a random square crop of the short side, resized to

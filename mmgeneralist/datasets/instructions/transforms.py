@@ -152,7 +152,7 @@ def _meta_sources(results: dict) -> list[Mapping]:
 # --------------------------------------------------------------------------- keypoints
 @register('transforms')
 class KeypointInstruction(BaseTransform):
-    """Circle 1-5 random visible keypoints in distinct random colours (InstructDiffusion).
+    """Circle 1-5 random keypoints in distinct random colours (InstructDiffusion).
 
     Place it after mmpose's top-down loading (``LoadImage``, ``GetBBoxCenterScale``,
     ``TopdownAffine``). It reads ``results['img']`` (``(H, W, 3)`` uint8 BGR), the keypoints
@@ -161,9 +161,17 @@ class KeypointInstruction(BaseTransform):
     which the first channel is used). A keypoint is *visible* when its visibility is > 0 and
     its pixel (rounded xy) lies inside the image.
 
+    Which keypoints (``select_from``): the released code (``dataset/pose/pose.py``,
+    ``PoseDataset.generate_target``) picks among *all* of a person's keypoints; an invisible
+    one is named in the instruction and not drawn, so the model also learns to leave a
+    part that cannot be seen untouched. That is the default, ``'all'``. Sec. 4.1's text
+    ("a random selection of between 1 and 5 keypoints", circles "on the chosen keypoints")
+    reads as visible ones only: ``'visible'``.
+
     Each call draws, from ``np.random`` in this order: the number ``n`` of keypoints
-    (``min_keypoints``..``max_keypoints``, at most the visible count), which visible
-    keypoints, a distinct palette colour for each, and one template per keypoint. It sets:
+    (``min_keypoints``..``max_keypoints``; at most the keypoint count, or with
+    ``'visible'`` the visible count), which keypoints, a distinct palette colour for each,
+    and one template per keypoint. It sets:
 
     - ``target_img``: the image with a circle (``KeypointCircleCodec.render``) of each
       keypoint's colour at each keypoint;
@@ -180,8 +188,8 @@ class KeypointInstruction(BaseTransform):
 
     **No visible keypoint** (all invisible, or all outside the image): no circle is drawn,
     ``target_img`` is a copy of the source, ``instructed`` is empty, and the instruction names
-    one random (invisible) keypoint with one random colour, a correct triple: the part is not
-    to be seen, so nothing is drawn. It does not raise.
+    invisible keypoints (with ``'visible'``: one) with their colours, a correct pairing: the
+    parts are not to be seen, so nothing is drawn. It does not raise.
 
     Part names (underscores become spaces) come, in this order, from ``part_names``,
     ``results['dataset_meta']['keypoint_id2name']``, the ``metainfo['keypoint_id2name']`` of
@@ -205,6 +213,8 @@ class KeypointInstruction(BaseTransform):
             the same length.
         instruction: force this template (with ``{color}``, ``{part}``, ``{object}``) instead
             of random ones; an empty string raises ValueError.
+        select_from: ``'all'`` (the released code's choice, the default) or ``'visible'``
+            (the paper text's reading); see above.
 
     Raises:
         ValueError: bad arguments; an unknown forced colour or part; more than one instance
@@ -221,7 +231,12 @@ class KeypointInstruction(BaseTransform):
                  part_names: Sequence[str] | None = None,
                  colors: Sequence[str] | None = None,
                  parts: Sequence[str] | None = None,
-                 instruction: str | None = None) -> None:
+                 instruction: str | None = None,
+                 select_from: str = 'all') -> None:
+        if select_from not in ('all', 'visible'):
+            raise ValueError(f"select_from must be 'all' (the released code's choice) or "
+                             f"'visible' (the paper text's reading); got {select_from!r}")
+        self.select_from = select_from
         if not (isinstance(min_keypoints, int) and isinstance(max_keypoints, int)
                 and 1 <= min_keypoints <= max_keypoints):
             raise ValueError(f'need integers 1 <= min_keypoints <= max_keypoints; got '
@@ -318,16 +333,17 @@ class KeypointInstruction(BaseTransform):
                     raise ValueError(f'unknown keypoint {part!r}; this dataset has: '
                                      f'{", ".join(names)}')
                 chosen.append(names.index(readable))
-        elif len(visible) == 0:
+        elif self.select_from == 'visible' and len(visible) == 0:
             chosen = [int(np.random.randint(num))]
         else:
-            most = min(self.max_keypoints, len(visible))
+            pool = visible if self.select_from == 'visible' else np.arange(num)
+            most = min(self.max_keypoints, len(pool))
             if self.colors is not None:
-                most = min(len(self.colors), len(visible))
+                most = min(len(self.colors), len(pool))
                 n = most
             else:
                 n = int(np.random.randint(min(self.min_keypoints, most), most + 1))
-            chosen = [int(i) for i in np.random.choice(visible, n, replace=False)]
+            chosen = [int(i) for i in np.random.choice(pool, n, replace=False)]
         if self.colors is not None:
             colors = list(self.colors[:len(chosen)])
         else:
@@ -358,7 +374,8 @@ class KeypointInstruction(BaseTransform):
                 f'max_keypoints={self.max_keypoints}, radius_ratio={self.radius_ratio}, '
                 f'min_radius={self.min_radius}, palette={list(self.palette)}, '
                 f'object_name={self.object_name!r}, part_names={self.part_names}, '
-                f'colors={self.colors}, parts={self.parts}, instruction={self.instruction!r})')
+                f'colors={self.colors}, parts={self.parts}, instruction={self.instruction!r}, '
+                f'select_from={self.select_from!r})')
 
 
 # --------------------------------------------------------------------------- segmentation

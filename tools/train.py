@@ -1,9 +1,14 @@
-"""Train a model with mmengine's Runner: ``python tools/train.py CONFIG [options]``."""
+"""Train a model with mmengine's Runner: ``python tools/train.py CONFIG [options]``.
+
+A config that sets ``runner_type`` (e.g. ``'FlexibleRunner'`` with an FSDP ``strategy``,
+``configs/_base_/fsdp.py``) is built by mmengine's ``RUNNERS`` registry instead.
+"""
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmgeneralist.utils.checkpoint import check_resume_checkpoint, use_atomic_checkpoints
@@ -42,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             cfg.load_from = explicit
         use_atomic_checkpoints(cfg)
         check_data_roots(cfg)
-        runner = Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
 
 

@@ -1,4 +1,4 @@
-from . import safe_loading  # noqa: F401  (registers the SkipBadSamples transform)
+from . import safe_loading, sharding  # noqa: F401  (register SkipBadSamples, the FSDP policy)
 from .checkpoint import allow_mmengine_checkpoints
 from .collect_env import collect_env
 

@@ -14,7 +14,8 @@ def setup_launcher(cfg) -> None:
     On GPUs nothing changes: mmengine initialises NCCL itself. Without CUDA, mmengine's
     ``init_dist`` would call ``torch.cuda.set_device`` and its default DDP wrapper would pass
     ``device_ids``, both of which fail on the CPU; so the gloo process group is set up here
-    and DDP is built without device ids. torchrun's RANK / WORLD_SIZE / MASTER_ADDR /
+    and DDP is built without device ids (an ``FSDPStrategy``'s wrapper with
+    ``device_id='cpu'``). torchrun's RANK / WORLD_SIZE / MASTER_ADDR /
     MASTER_PORT environment variables are honoured as usual.
 
     Raises:
@@ -26,6 +27,11 @@ def setup_launcher(cfg) -> None:
         raise ValueError(f'launcher {cfg.launcher!r} needs GPUs; on the CPU use '
                          '--launcher pytorch (tools/dist_train.sh does)')
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    strategy = cfg.get('strategy') or {}
+    if strategy.get('type') == 'FSDPStrategy':  # FlexibleRunner: FSDP on the CPU device
+        # (mmengine passes device_id=LOCAL_RANK, a GPU index; torch's FSDP runs on the CPU
+        # when device_id says so)
+        strategy.setdefault('model_wrapper', {})['device_id'] = 'cpu'
     wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
                    find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.update(cfg.get('model_wrapper_cfg') or {})

@@ -89,6 +89,32 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tiny_sd_dir, synthetic_a
     assert any(not torch.equal(first[k], a[k]) for k in a)
 
 
+def test_fsdp_trains_with_two_cpu_ranks_and_saves_a_whole_checkpoint(tiny_sd_dir,
+                                                                     synthetic_ade_root,
+                                                                     tmp_path):
+    """configs/_base_/fsdp.py on the tiny config: mmengine's FlexibleRunner shards the model
+    over two gloo ranks; the checkpoint is the plain model's state dict."""
+    config = tmp_path / 'tiny_fsdp.py'
+    config.write_text(f'_base_ = [{TINY_VPD_CONFIG!r}, '
+                      f'{osp.join(ROOT, "configs/_base_/fsdp.py")!r}]\n')
+    work = tmp_path / 'fsdp'
+    opts = tiny_cfg_options(tiny_sd_dir, synthetic_ade_root,
+                            **dict(SHORT, **{'train_cfg.max_iters': 4,
+                                             'train_cfg.val_interval': 100}))
+    train = run_tool('tools/dist_train.sh', str(config), '2', '--work-dir', str(work), *opts,
+                     env=dict(PORT='29519', PYTHON=sys.executable))
+    log = train.stdout + train.stderr
+    assert 'MMFullyShardedDataParallel' in log or 'FullyShardedDataParallel' in log
+    assert 'Iter(train) [4/4]' in log
+    saved = torch.load(work / 'iter_4.pth', map_location='cpu', weights_only=False)
+    from mmengine.config import Config
+
+    from mmgeneralist.utils.random_models import build_model
+    plain = build_model(Config.fromfile(TINY_VPD_CONFIG), tiny_sd_dir, random=False)
+    assert set(saved['state_dict']) == set(plain.state_dict())
+    assert all(saved['state_dict'][k].shape == v.shape for k, v in plain.state_dict().items())
+
+
 def test_dist_train_and_test_with_two_cpu_ranks(tiny_sd_dir, synthetic_ade_root, tmp_path):
     opts = short_opts(tiny_sd_dir, synthetic_ade_root)
     work = tmp_path / 'dist'

@@ -41,11 +41,17 @@ def test_variants_share_weights_and_inputs(tiny_vpd):
 
 
 def test_training_step_updates_only_the_copy_and_counts_backward(tiny_vpd):
+    before = {k: v.clone() for k, v in tiny_vpd.state_dict().items()}
     rows = run_benchmark(tiny_vpd, torch.device('cpu'), ['base', 'checkpointing'],
                          modes=['train', 'infer'], sizes=[(64, 64)], warmup=0, repeat=1,
                          log=lambda m: None)
     train, train_ckpt, infer, _ = rows
     assert all(r.error is None for r in rows)
+    after = tiny_vpd.state_dict()  # the AdamW steps changed the copies only
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert train.trainable_params == sum(p.numel() for p in tiny_vpd.parameters()
+                                         if p.requires_grad)
+    assert train.optimizer_state_bytes >= 2 * 4 * train.trainable_params  # two fp32 moments
     # forward + backward: about three forwards of matrix products (the frozen VAE and
     # text encoder get no backward, so less than three)
     assert 1.5 * infer.flops < train.flops < 3 * infer.flops

@@ -11,7 +11,7 @@
 #   (b) installs mmcv 2.1.0's Python package from .whl/mmcv-2.1.0.tar.gz without its
 #       compiled ops (GPU_ENV_MMCV_OPS=absent, the default: no benchmarked model calls
 #       one, and calling one raises an error that says so); with GPU_ENV_MMCV_OPS=build it
-#       builds them (CPU ops, 4-6 minutes on 16 cores), unless /tmp/site/mmcv/_ext*.so
+#       builds them (CPU ops; an estimated 4-6 minutes on 16 cores), unless /tmp/site/mmcv/_ext*.so
 #       already exists;
 #   (c) prints versions and imports mmcv.ops, mmseg.models, mmdet.models,
 #       mmpretrain.models and mmgeneralist.
@@ -82,7 +82,7 @@ _gpu_env_main() {
     # ------------------------------------------------------------ (b) mmcv build
     t0=$(date +%s)
     if [ "${GPU_ENV_MMCV_OPS:-absent}" = absent ]; then
-        # mmcv's Python package without its compiled ops: building them takes 4-6 minutes
+        # mmcv's Python package without its compiled ops: building them would take an estimated 4-6 minutes
         # of a 16-core machine, and none of the benchmarked models calls one. Importing
         # mmcv.ops still works (mmseg and mmdet import it); calling an op raises an error
         # that says to rebuild with GPU_ENV_MMCV_OPS=build.

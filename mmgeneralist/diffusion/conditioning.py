@@ -94,29 +94,88 @@ class TextConditioning(nn.Module, metaclass=ABCMeta):
 class ClassNamesContext(TextConditioning):
     """Every class prompt for every image: one [EOS] embedding per class (VPD, Sec. 3.2).
 
+    The embeddings are a persistent buffer (``class_embeddings``, computed when the part is
+    built), as VPD's released models carry theirs (``register_buffer('class_embeddings',
+    ...)`` in ``segmentation/models/vpd_seg.py`` and ``depth/models_depth/model.py``): a
+    checkpoint brings its own, and a converted released checkpoint loads them strictly.
+
     Args:
         class_names: the names put into ``prompt_template``, in label order.
-        prompt_template: e.g. VPD's ``'a photo of a {}'``.
+        prompt_template: e.g. VPD's ``'a photo of a {}'``; or a list of templates whose
+            [EOS] embeddings are averaged per class, as VPD's released NYU embeddings were
+            made; ``'imagenet80'`` names that list (CLIP's 80 ImageNet templates,
+            ``depth/dump_nyu_text_embeddings.py``; :mod:`~mmgeneralist.diffusion.prompts`).
+        replace_underscores: put ``' '`` for ``'_'`` in the names first (``living_room`` ->
+            ``living room``), as that script does.
+        class_embeddings: a ``.pth`` file holding a ``(num_classes, width)`` tensor (VPD's
+            released ``class_embeddings.pth`` / ``nyu_class_embeddings.pth``) to use instead
+            of encoding the prompts.
     """
 
     def __init__(self, text_encoder, tokenizer, class_names: Sequence[str],
-                 prompt_template: str = 'a photo of a {}', adapter_gamma: float | None = 1e-4):
+                 prompt_template: str | Sequence[str] = 'a photo of a {}',
+                 adapter_gamma: float | None = 1e-4, replace_underscores: bool = False,
+                 class_embeddings: str | None = None):
         super().__init__(text_encoder, tokenizer, adapter_gamma)
         if not class_names:
             raise ValueError('class_names is empty: give one name per class of the head')
         self.class_names = tuple(class_names)
-        self.prompt_template = prompt_template
+        from .prompts import PROMPT_TEMPLATE_SETS
+        templates = PROMPT_TEMPLATE_SETS.get(prompt_template, prompt_template) if isinstance(
+            prompt_template, str) else prompt_template
+        templates = [templates] if isinstance(templates, str) else list(templates)
+        if not templates or not all(isinstance(t, str) and '{}' in t for t in templates):
+            raise ValueError(f'prompt_template must be a string with "{{}}" for the class name, '
+                             f'a list of such strings or one of {sorted(PROMPT_TEMPLATE_SETS)}; '
+                             f'got {prompt_template!r}')
+        self.prompt_templates = tuple(templates)
+        self.replace_underscores = replace_underscores
+        if class_embeddings is not None:
+            emb = load_class_embeddings(class_embeddings, len(self.class_names),
+                                        text_encoder.config.hidden_size)
+        else:
+            emb = self.compute_fixed()
+        self.register_buffer('class_embeddings', emb.detach().float(), persistent=True)
 
     @property
     def num_tokens(self) -> int:
         return len(self.class_names)
 
     def compute_fixed(self) -> torch.Tensor:
-        return encode_class_prompts(self.encoder, self.tokenizer, self.class_names,
-                                    self.prompt_template)
+        names = [n.replace('_', ' ') if self.replace_underscores else n
+                 for n in self.class_names]
+        return torch.stack([
+            encode_class_prompts(self.encoder, self.tokenizer, names, template)
+            for template in self.prompt_templates
+        ]).mean(0)
+
+    def fixed_embeddings(self) -> torch.Tensor:
+        return self.class_embeddings
 
     def forward(self, batch_size, class_ids=None, texts=None):
         return self.adapt(self.fixed_embeddings()).unsqueeze(0).expand(batch_size, -1, -1)
+
+
+def load_class_embeddings(path: str, num_classes: int, width: int) -> torch.Tensor:
+    """A ``(num_classes, width)`` tensor from a ``.pth`` file, with a clear error otherwise."""
+    import os.path as osp
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'class_embeddings file {path!r} does not exist: give the '
+                                'path of a saved (num_classes, width) tensor, or leave '
+                                'class_embeddings=None to encode the class prompts')
+    try:
+        emb = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 (pickle and zip errors have no common base)
+        raise ValueError(f'cannot read class_embeddings {path!r} ({type(err).__name__}: '
+                         f'{err}); is the file complete?') from None
+    if isinstance(emb, dict) and len(emb) == 1:
+        emb = next(iter(emb.values()))
+    if not isinstance(emb, torch.Tensor) or tuple(emb.shape) != (num_classes, width):
+        found = tuple(emb.shape) if isinstance(emb, torch.Tensor) else type(emb).__name__
+        raise ValueError(f'class_embeddings {path!r} holds {found}; expected a tensor of '
+                         f'shape ({num_classes}, {width}): one row per class name, the text '
+                         "encoder's width")
+    return emb
 
 
 class ImageClassContext(ClassNamesContext):
@@ -132,12 +191,9 @@ class ImageClassContext(ClassNamesContext):
     def num_tokens(self) -> int:
         return 1
 
-    def compute_fixed(self) -> torch.Tensor:
-        emb = super().compute_fixed()
-        return torch.cat([emb, emb.mean(0, keepdim=True)])  # row -1: unknown class
-
     def forward(self, batch_size, class_ids=None, texts=None):
         emb = self.fixed_embeddings()
+        emb = torch.cat([emb, emb.mean(0, keepdim=True)])  # row -1: unknown class
         if class_ids is None:
             class_ids = torch.full((batch_size, ), -1, dtype=torch.long)
         class_ids = torch.as_tensor(class_ids, device=emb.device).long()

@@ -198,7 +198,9 @@ def save_tiny_stable_diffusion(out_dir: str,
                                max_text_len: int = 77,
                                words: Sequence[str] | None = None,
                                attention_levels: Sequence[bool] | None = None,
-                               vae_mid_attention: bool = True) -> str:
+                               vae_mid_attention: bool = True,
+                               layers_per_block: int = 1,
+                               scaling_factor: float = 1.0) -> str:
     """Build a tiny UNet, VAE, CLIP text encoder and tokenizer; ``save_pretrained`` them.
 
     Args:
@@ -216,6 +218,8 @@ def save_tiny_stable_diffusion(out_dir: str,
             the top; None for SD's pattern, every level but the deepest. Attention at the
             top level costs most at large latents.
         vae_mid_attention: whether the VAE's middle block has its self-attention (SD's has).
+        layers_per_block: the UNet's layers per down block (one more per up block); SD has 2.
+        scaling_factor: the VAE's latent scaling factor (SD-1's is 0.18215).
 
     Returns:
         ``out_dir``.
@@ -234,7 +238,7 @@ def save_tiny_stable_diffusion(out_dir: str,
         sample_size=16,
         in_channels=latent_channels,
         out_channels=latent_channels,
-        layers_per_block=1,
+        layers_per_block=layers_per_block,
         block_out_channels=tuple(unet_channels),
         down_block_types=tuple('CrossAttnDownBlock2D' if a else 'DownBlock2D' for a in levels),
         up_block_types=tuple('CrossAttnUpBlock2D' if a else 'UpBlock2D'
@@ -253,7 +257,7 @@ def save_tiny_stable_diffusion(out_dir: str,
         latent_channels=latent_channels,
         norm_num_groups=8,
         sample_size=64,
-        scaling_factor=1.0,
+        scaling_factor=scaling_factor,
         mid_block_add_attention=vae_mid_attention)
     tokenizer = save_tiny_tokenizer(osp.join(out_dir, 'tokenizer'), max_text_len, words)
     text_encoder = CLIPTextModel(

@@ -15,10 +15,14 @@ def test_loaded_weights_equal_saved(tiny_sd_dir, backbone):
     from safetensors.torch import load_file
     saved = load_file(f'{tiny_sd_dir}/unet/diffusion_pytorch_model.safetensors')
     loaded = backbone.unet.state_dict()
-    assert saved.keys() == loaded.keys()
-    for key, value in saved.items():
-        assert torch.equal(value, loaded[key]), key
+    # the output layers, which the features never reach, are dropped (as VPD's released
+    # code deletes them); every other weight is the saved one
+    unused = {k for k in saved if k.startswith(('conv_out.', 'conv_norm_out.'))}
+    assert unused and saved.keys() - unused == loaded.keys()
+    for key in loaded:
+        assert torch.equal(saved[key], loaded[key]), key
     assert isinstance(backbone.unet, UNet2DConditionModel)
+    assert backbone.vae.decoder is None and backbone.vae.encoder is not None
 
 
 def test_features_shapes_and_strides(backbone):
@@ -33,7 +37,6 @@ def test_features_shapes_and_strides(backbone):
 def test_frozen_parts_and_trainable_parts(backbone):
     assert not any(p.requires_grad for p in backbone.vae.parameters())
     assert not any(p.requires_grad for p in backbone.text_encoder.parameters())
-    assert not backbone.unet.conv_out.weight.requires_grad
     backbone.train()
     assert not backbone.vae.training and not backbone.text_encoder.training
     img = torch.rand(1, 3, 64, 64) * 2 - 1
@@ -78,9 +81,10 @@ def test_empty_class_list_is_refused(tiny_sd_dir):
 
 
 def test_long_prompt_is_truncated_with_warning(tiny_sd_dir):
-    bb = DiffusionUNetBackbone(tiny_sd_dir, class_names=['x' * 200, 'y'])
+    # the class embeddings are made when the model is built
     with pytest.warns(UserWarning, match='truncated'):
-        bb(torch.zeros(1, 3, 64, 64))
+        bb = DiffusionUNetBackbone(tiny_sd_dir, class_names=['x' * 200, 'y'])
+    assert bb(torch.zeros(1, 3, 64, 64))[0].isfinite().all()
 
 
 def test_class_names_from_a_dataset_type(tiny_sd_dir):

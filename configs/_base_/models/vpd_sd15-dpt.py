@@ -11,7 +11,11 @@ model = dict(
         pretrained=sd_pretrained,
         class_names='NYUDataset',  # the 27 scene classes of mmseg's NYU METAINFO
         context='image_class',  # one scene prompt per image (Sec. 3.4)
-        timestep=0,
+        # the released NYU embeddings: CLIP's 80 ImageNet templates averaged per scene name,
+        # '_' -> ' ' (depth/dump_nyu_text_embeddings.py)
+        prompt_template='imagenet80',
+        replace_underscores=True,
+        timestep=1,  # released depth/models_depth/model.py (Sec. 3.2's text: t = 0)
         attn_map_levels=()),  # a one-token context has no informative attention map
     decode_head=dict(
         type='DiffusionDepthHead',

@@ -20,7 +20,7 @@ model = dict(
         pretrained=sd_pretrained,
         context='sentence',  # the referring expression is the text (Sec. 3.4)
         max_text_length=max_text_length,
-        timestep=0,  # no noise (Sec. 3.2)
+        timestep=1,  # released refer/models_refer/model.py (Sec. 3.2's text: t = 0)
         adapter_gamma=1e-4,  # Sec. 4
         attn_map_levels=attn_map_levels),
     head=dict(
@@ -28,6 +28,9 @@ model = dict(
         in_channels=feature_widths,
         channels=640,
         norm_cfg=dict(type='SyncBN', requires_grad=True),
-        class_weight=[0.9, 1.1]),  # cross-entropy (Sec. 3.4), LAVT's class weights
+        class_weight=[0.9, 1.1],  # cross-entropy (Sec. 3.4), LAVT's class weights
+        # bilinear resizes as the released refer/lib/mask_predictor.py and
+        # refer/models_refer/model.py do them
+        align_corners=True),
     train_expression='random',  # "we randomly choose a language description" (Sec. 4)
     inference_batch_size=8)  # (image, expression) pairs per backbone pass in evaluation

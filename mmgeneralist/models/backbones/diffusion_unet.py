@@ -11,6 +11,27 @@ token embeddings of one sentence per image (referring segmentation).
 GenPercept (Xu et al., Sec. 2.3, Eq. 8): one deterministic step at t = 1 on the RGB latent,
 conditioned on the empty prompt; the UNet's output ``-v`` is the target's latent, and its
 decoder features feed an ordinary head.
+
+Where VPD's text and its released code differ, the released code is the default (it made the
+published numbers) and the text's reading is an option:
+
+=================  ==========================================  ===============================
+option             default: VPD's released code                paper's text
+=================  ==========================================  ===============================
+``timestep``       1 (``t = torch.ones(...)`` in                0 (Sec. 3.2)
+                   ``segmentation/models/vpd_seg.py``)
+``scale_latent``   ``False``: the posterior mode as is          ``True``: times SD's 0.18215,
+                   (``encoder_vq.encode(img).mode()``, same      as SD's training (Sec. 3.2
+                   file)                                        does not say)
+``taps``           ``'released'``: ldm ``output_blocks``        ``'block_ends'``: each up
+                   1, 4, 7 and the last output                  block's end (Sec. 3.3)
+                   (``vpd/models.py``)
+maps               ``attn_map_levels=(1, 2)``: 32 and 16 at     (0, 1, 2) reads Sec. 3.3's
+                   512 px (``max_attn_size`` = latent / 2,      "all resolutions but the
+                   ``vpd/models.py``)                           lowest" (A64, Table 2)
+=================  ==========================================  ===============================
+
+GenPercept mode keeps t = 1, the scaled latent and the block ends.
 """
 from __future__ import annotations
 
@@ -87,13 +108,26 @@ class DiffusionUNetBackbone(BaseModule):
         prompt_template: VPD's "a photo of a [CLS]" (Sec. 3.2).
         max_text_length: tokens per sentence in the ``'sentence'`` context (padded or
             truncated with a warning); ``None``: the text encoder's length (77 for CLIP).
-        timestep: the UNet's timestep; ``None`` resolves to VPD's t = 0, no noise
-            (Sec. 3.2), or GenPercept's t = 1 (Eq. 8).
+        timestep: the UNet's timestep; ``None``: 1, both in VPD's released code (the
+            paper's text says t = 0, Sec. 3.2) and in GenPercept (Eq. 8).
+        scale_latent: multiply the VAE latent by its ``scaling_factor`` (0.18215 for SD);
+            ``None``: ``False`` in VPD mode (its released code feeds the posterior mode
+            unscaled), ``True`` in GenPercept mode.
+        taps: which decoder layer of each resolution is the feature
+            (:mod:`~mmgeneralist.diffusion.features`); ``None``: ``'released'`` in VPD
+            mode, ``'block_ends'`` in GenPercept mode.
+        replace_underscores: ``'_'`` -> ``' '`` in the class names before prompting (VPD's
+            released NYU embeddings); ``prompt_template`` may then be a list of templates
+            whose embeddings are averaged.
+        class_embeddings: a ``.pth`` file with the ``(num_classes, width)`` class embeddings
+            to use instead of encoding the prompts (VPD's released ``class_embeddings.pth``).
+            Either way they are a persistent buffer, saved with the model.
         adapter_gamma: initial scale of the text adapter; 1e-4 in VPD (Sec. 4).
         attn_map_levels: feature levels (0 = highest resolution) whose averaged
-            cross-attention maps, one channel per text token, are concatenated to the
-            features. VPD leaves out the lowest resolution by default (Sec. 3.3): ``(0, 1,
-            2)`` is its A64 variant at 512 px, ``(1, 2)`` A32 (Table 2); ``()`` for none.
+            cross-attention maps (of the down and up blocks at that resolution, one channel
+            per text token) are concatenated to the features. ``(1, 2)``, VPD's released
+            default, is its A32 variant at 512 px; ``(0, 1, 2)`` A64 (Table 2); ``()`` for
+            none.
             Only for the ``'classes'`` and ``'sentence'`` contexts: a single-token context
             gives a constant map.
         outputs: ``'features'`` (the four decoder features) or, in GenPercept mode,
@@ -110,8 +144,8 @@ class DiffusionUNetBackbone(BaseModule):
         init_cfg: unused; the weights come from ``pretrained``.
 
     Returns from ``forward``:
-        A tuple of four feature maps, highest resolution first, from the ends of the UNet's
-        four up blocks (strides 8, 16, 32, 64 for SD's 8x VAE), as VPD collects them; widths
+        A tuple of four feature maps, highest resolution first, one per up block of the UNet
+        (``taps``; strides 8, 16, 32, 64 for SD's 8x VAE), as VPD collects them; widths
         in ``out_channels`` (the UNet's block width, plus the number of classes at the
         levels in ``attn_map_levels``).
     """
@@ -124,11 +158,15 @@ class DiffusionUNetBackbone(BaseModule):
                  class_names: Sequence[str] | str | None = None,
                  mode: str = 'vpd',
                  context: str = 'classes',
-                 prompt_template: str = 'a photo of a {}',
+                 prompt_template: str | Sequence[str] = 'a photo of a {}',
                  max_text_length: int | None = None,
                  timestep: int | None = None,
+                 scale_latent: bool | None = None,
+                 taps: str | None = None,
+                 replace_underscores: bool = False,
+                 class_embeddings: str | None = None,
                  adapter_gamma: float = 1e-4,
-                 attn_map_levels: Sequence[int] = (0, 1, 2),
+                 attn_map_levels: Sequence[int] = (1, 2),
                  outputs: str = 'features',
                  freeze_unet: bool = False,
                  gradient_checkpointing: bool = False,
@@ -151,18 +189,24 @@ class DiffusionUNetBackbone(BaseModule):
                              f'{pretrained!r}')
         #: the text conditioning part (:mod:`mmgeneralist.diffusion.conditioning`)
         self.text = self._conditioning(self.context, text_encoder, tokenizer, class_names,
-                                       prompt_template, max_text_length, adapter_gamma)
+                                       prompt_template, max_text_length, adapter_gamma,
+                                       replace_underscores, class_embeddings)
         self.class_names = getattr(self.text, 'class_names', None)
-        self.timestep = int(timestep if timestep is not None else
-                            (1 if mode == 'genpercept' else 0))
+        self.timestep = int(timestep if timestep is not None else 1)
+        self.scale_latent = bool(scale_latent if scale_latent is not None else
+                                 mode == 'genpercept')
         #: read by mmseg's DepthEstimator: it then passes ``(img, category_ids)``
         self.class_embed_select = isinstance(self.text, ImageClassContext)
 
         if outputs == 'features':
-            # Decoder features are taken before the UNet's output layers, which then get
-            # no gradient; freezing them keeps DistributedDataParallel free of unused params.
-            self.unet.conv_norm_out.requires_grad_(False)
-            self.unet.conv_out.requires_grad_(False)
+            # Parts the features never use go, as VPD's released code deletes them
+            # (``del self.encoder_vq.decoder``, ``del ...diffusion_model.out``): the UNet's
+            # output layers (which would get no gradient, and DistributedDataParallel
+            # refuses unused parameters) and the VAE decoder; less memory, and a released
+            # checkpoint loads strictly.
+            self.unet.conv_norm_out = None  # diffusers skips the norm and its activation
+            self.unet.conv_out = torch.nn.Identity()
+            self.vae.decoder = self.vae.post_quant_conv = None
         if freeze_unet:
             self.unet.requires_grad_(False)
         add_lora(self.unet, lora, train_also=self.lora_train_also)
@@ -175,7 +219,8 @@ class DiffusionUNetBackbone(BaseModule):
                 raise ValueError(f'autocast_dtype={autocast_dtype!r} is not a torch dtype name; '
                                  "use e.g. 'bfloat16' or 'float16'")
 
-        self.features = UpBlockFeatureTap(self.unet)
+        taps = taps if taps is not None else ('released' if mode == 'vpd' else 'block_ends')
+        self.features = UpBlockFeatureTap(self.unet, taps)
         num_levels = len(self.unet.config.block_out_channels)
         self.attn_map_levels = tuple(sorted(set(attn_map_levels)))
         if any(not 0 <= level < num_levels for level in self.attn_map_levels):
@@ -219,14 +264,15 @@ class DiffusionUNetBackbone(BaseModule):
 
     @staticmethod
     def _conditioning(context, text_encoder, tokenizer, class_names, prompt_template,
-                      max_text_length, adapter_gamma) -> TextConditioning:
+                      max_text_length, adapter_gamma, replace_underscores=False,
+                      class_embeddings=None) -> TextConditioning:
         """The text part of a context kind: GenPercept keeps SD's empty prompt, no adapter."""
         if context == 'empty':
             return EmptyPromptContext(text_encoder, tokenizer)
         if context == 'sentence':
             return SentenceContext(text_encoder, tokenizer, max_text_length, adapter_gamma)
         return CONTEXTS[context](text_encoder, tokenizer, class_names, prompt_template,
-                                 adapter_gamma)
+                                 adapter_gamma, replace_underscores, class_embeddings)
 
     # the frozen encoder, its tokenizer and the adapter live in the text part
     @property
@@ -259,9 +305,10 @@ class DiffusionUNetBackbone(BaseModule):
 
     @torch.no_grad()
     def encode_image(self, img: torch.Tensor) -> torch.Tensor:
-        """VAE latent (mode of the posterior) times the VAE's scaling factor."""
+        """VAE latent (mode of the posterior), times the VAE's scaling factor when
+        ``scale_latent``."""
         latent = self.vae.encode(img.to(self.vae.dtype)).latent_dist.mode()
-        return latent * self.vae.config.scaling_factor
+        return latent * self.vae.config.scaling_factor if self.scale_latent else latent
 
     def forward(self,
                 img: torch.Tensor | tuple[torch.Tensor, torch.Tensor],

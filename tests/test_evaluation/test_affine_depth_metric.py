@@ -1,4 +1,5 @@
-"""AffineInvariantDepthMetric: alignment, hand-checked values, invalid pixels, building."""
+"""AffineInvariantDepthMetric: alignment (depth and disparity), clipping as released,
+hand-checked values, invalid pixels, building."""
 import math
 
 import numpy as np
@@ -110,6 +111,11 @@ def test_shape_mismatch_and_bad_arguments_are_clear():
         AffineInvariantDepthMetric(alignment='median')
     with pytest.raises(ValueError, match='crop_type'):
         AffineInvariantDepthMetric(crop_type='kitti')
+    for bad in ((10.0, 1.0), (0.0, 1e-7), 'dataset', (1.0, 2.0, 3.0)):
+        with pytest.raises(ValueError, match='clip_range'):
+            AffineInvariantDepthMetric(clip_range=bad)
+    with pytest.raises(ValueError, match='clip_range'):  # 'eval_range' of an empty range
+        AffineInvariantDepthMetric(min_depth_eval=5.0, max_depth_eval=5.0)
 
 
 def test_builds_from_a_config_under_the_mmseg_scope():
@@ -126,3 +132,85 @@ def test_builds_from_a_config_under_the_mmseg_scope():
     result = _evaluate(metric, [(pred, gt)])
     assert result == pytest.approx({'affine/abs_rel': 0, 'affine/delta1': 1.0,
                                     'affine/rmse': 0}, abs=1e-5)
+
+
+def test_affine_disparity_is_perfect_only_with_disparity_alignment():
+    gts = _gts()
+    disparity_pairs = [(2 / g + 0.5, g) for g in gts]  # affine in 1 / depth
+    disp = _evaluate(AffineInvariantDepthMetric(alignment='least_squares_disparity'),
+                     disparity_pairs)
+    assert disp['abs_rel'] < 1e-6 and disp['rmse'] < 1e-5 and disp['delta1'] == 1.0
+    depth = _evaluate(AffineInvariantDepthMetric(), disparity_pairs)
+    assert depth['abs_rel'] > 0.2 and depth['delta1'] < 0.6
+    # and the converse: an affine depth is not an affine disparity
+    depth_pairs = [(2 * g + 3, g) for g in gts]
+    wrong = _evaluate(AffineInvariantDepthMetric(alignment='least_squares_disparity'),
+                      depth_pairs)
+    assert wrong['abs_rel'] > 0.05 and wrong['delta1'] < 1.0
+
+
+def _released_reference(pred, gt, low, high, alignment):
+    """GenPercept's released eval.py steps, spelled out in numpy: valid mask from the data
+    set's range, lstsq (in depth, or in disparity on pred > 0), the 1e-3 disparity floor,
+    the clip to the data set's range, the 1e-6 floor; metrics on the valid pixels."""
+    pred, gt = pred.astype(np.float64), gt.astype(np.float64)
+    valid = (gt > low) & (gt < high)
+    if alignment == 'least_squares':
+        p, g = pred[valid], gt[valid]
+    else:
+        fit = valid & (gt > 0) & (pred > 0)
+        p, g = pred[fit], 1 / gt[fit]
+    (s, t), *_ = np.linalg.lstsq(np.stack([p, np.ones_like(p)], 1), g, rcond=None)
+    aligned = s * pred + t
+    if alignment != 'least_squares':
+        aligned = 1 / np.maximum(aligned, 1e-3)
+    aligned = np.maximum(np.clip(aligned, low, high), 1e-6)
+    a, g = aligned[valid], gt[valid]
+    return dict(abs_rel=np.mean(np.abs(a - g) / g),
+                delta1=np.mean(np.maximum(a / g, g / a) < 1.25),
+                rmse=np.sqrt(np.mean((a - g) ** 2))), s * pred + t
+
+
+@pytest.mark.parametrize('alignment', ['least_squares', 'least_squares_disparity'])
+def test_aligned_depth_is_clipped_to_the_eval_range_as_released(alignment):
+    rng = np.random.default_rng(3)
+    gt = rng.uniform(0.5, 9.9, size=(12, 16))
+    gt[0, :3] = 0  # missing
+    pred = gt.copy() if alignment == 'least_squares' else 1 / np.maximum(gt, 0.5)
+    pred = pred * rng.uniform(0.9, 1.1, size=gt.shape)
+    pred[1, :4] = [40, -30, 25, -20] if alignment == 'least_squares' else [5, -1, -2, 0]
+    pred = pred.astype(np.float32)
+    gt = gt.astype(np.float32)
+    reference, raw = _released_reference(pred, gt, 1e-3, 10.0, alignment)
+    if alignment == 'least_squares':  # the clip acts at both ends
+        assert raw[gt > 0].max() > 10 and raw[gt > 0].min() < 1e-3
+    else:  # pixels with non-positive disparity are left out of the fit, and scored
+        assert (raw[gt > 0] < 1e-3).any() and (1 / raw[gt > 0].clip(1e-3) > 10).any()
+    got = _evaluate(AffineInvariantDepthMetric(min_depth_eval=1e-3, max_depth_eval=10.0,
+                                               alignment=alignment), [(pred, gt)])
+    for key in reference:
+        assert got[key] == pytest.approx(reference[key], rel=1e-9), key
+    explicit = _evaluate(AffineInvariantDepthMetric(
+        min_depth_eval=1e-3, max_depth_eval=10.0, alignment=alignment,
+        clip_range=(1e-3, 10.0)), [(pred, gt)])
+    assert explicit == pytest.approx(got, rel=1e-12)
+    # the text's reading, without the clip, gives another result
+    unclipped = _evaluate(AffineInvariantDepthMetric(
+        min_depth_eval=1e-3, max_depth_eval=10.0, alignment=alignment, clip_range=None),
+        [(pred, gt)])
+    assert unclipped['rmse'] > got['rmse'] + 0.05
+    assert unclipped['abs_rel'] > got['abs_rel'] + 0.003
+
+
+def test_disparity_without_a_positive_prediction_is_the_far_clip():
+    gt = _gts(1)[0]
+    got = _evaluate(AffineInvariantDepthMetric(max_depth_eval=10.0,
+                                               alignment='least_squares_disparity'),
+                    [(-np.ones_like(gt), gt)])  # no fit: disparity 1e-3, depth 1000 -> 10
+    g = gt.astype(np.float64)
+    assert got['rmse'] == pytest.approx(np.sqrt(np.mean((10 - g) ** 2)), rel=1e-9)
+    assert got['abs_rel'] == pytest.approx(np.mean((10 - g) / g), rel=1e-9)
+    unclipped = _evaluate(AffineInvariantDepthMetric(alignment='least_squares_disparity',
+                                                     clip_range=None),
+                          [(-np.ones_like(gt), gt)])  # the disparity floor alone: 1000
+    assert unclipped['rmse'] == pytest.approx(np.sqrt(np.mean((1000 - g) ** 2)), rel=1e-9)

@@ -1,10 +1,16 @@
-"""GenPercept's VAE route: latent loss against the encoded label, VAE-decoded prediction."""
+"""GenPercept's VAE route: latent loss against the encoded label (masked as released),
+VAE-decoded prediction."""
+from types import SimpleNamespace
+
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+
+from mmgeneralist.codecs import BaseCodec
 
 
 @pytest.fixture(scope='module')
@@ -87,3 +93,108 @@ def test_head_explains_wrong_inputs(build, tiny_sd_dir):
         VAELatentHead(tiny_sd_dir, codec=dict(type='NoSuchCodec'))
     with pytest.raises(FileNotFoundError, match='does not exist'):
         VAELatentHead(tiny_sd_dir + '-missing', codec=dict(type='DepthCodec'))
+
+
+def test_a_latent_cell_is_valid_only_if_all_its_pixels_are():
+    from mmgeneralist.models import VAELatentHead
+    valid = torch.ones(2, 1, 16, 24, dtype=torch.bool)
+    valid[0, 0, 9, 3] = False  # one pixel in cell (1, 0) of image 0
+    valid[1, 0, :, 16:] = False  # the last column of cells of image 1
+    cells = VAELatentHead.latent_valid_mask(valid, (2, 3))
+    expected = torch.ones(2, 1, 2, 3, dtype=torch.bool)
+    expected[0, 0, 1, 0] = False
+    expected[1, 0, :, 2] = False
+    assert torch.equal(cells, expected)
+    with pytest.raises(ValueError, match='whole multiple'):
+        VAELatentHead.latent_valid_mask(valid, (3, 3))
+
+
+@pytest.fixture(scope='module')
+def depth_head(tiny_sd_dir):
+    from mmgeneralist.models import VAELatentHead
+    head = VAELatentHead(tiny_sd_dir, codec=dict(type='DepthCodec'))
+    factor = 2 ** (len(head.vae.config.block_out_channels) - 1)
+    return head, factor, head.vae.config.latent_channels
+
+
+def test_masked_loss_ignores_the_cells_of_missing_depth(depth_head):
+    head, factor, channels = depth_head
+    size = 4 * factor
+    depth = torch.rand(2, size, size) * 3 + 0.5
+    depth[0, :factor, :factor + 1] = 0  # missing: touches cells (0, 0) and (0, 1)
+    samples = _samples(2, size, size, depth=depth)
+    torch.manual_seed(0)
+    pred = torch.randn(2, channels, 4, 4)
+    target = head.encode_target(samples)
+    keep = torch.ones(2, channels, 4, 4, dtype=torch.bool)
+    keep[0, :, 0, :2] = False
+    assert torch.equal(head.latent_valid_mask(head.valid_pixels(head.codec.labels(samples)),
+                                              (4, 4)).expand_as(pred), keep)
+    masked = head.loss([pred], samples, None)['loss_latent']
+    assert torch.allclose(masked, F.mse_loss(pred[keep], target[keep]), rtol=1e-5)
+    garbage = pred.clone()
+    garbage[0, :, 0, :2] = 1e3  # a wild prediction where the depth is missing ...
+    assert torch.allclose(head.loss([garbage], samples, None)['loss_latent'], masked)
+    head.mask_invalid = False  # ... counts only in the text's reading (Eq. 8)
+    try:
+        unmasked = head.loss([garbage], samples, None)['loss_latent']
+    finally:
+        head.mask_invalid = True
+    assert unmasked > 100 * masked
+    assert torch.allclose(unmasked, F.mse_loss(garbage, target), rtol=1e-5)
+
+
+class _RawDepthCodec(BaseCodec):
+    """Renders depth as is (clamped to [-1, 1]), so that garbage at the missing pixels
+    (depth <= 0) reaches the rendered target; ``weights`` marks them."""
+    label_field = 'gt_depth_map'
+
+    def encode(self, depth):
+        return depth.clamp(-1, 1).expand(-1, 3, -1, -1)
+
+    def decode(self, rgb):
+        return rgb.mean(1, keepdim=True)
+
+    def weights(self, depth):
+        return (depth > 0).float()
+
+
+def test_garbage_ground_truth_at_invalid_pixels_changes_only_the_unmasked_loss(tiny_sd_dir):
+    from mmgeneralist.models import VAELatentHead
+    head = VAELatentHead(tiny_sd_dir, codec=_RawDepthCodec())
+    # A VAE encoder whose cells see only their own 8 x 8 pixels, so that the garbage reaches
+    # only the target cells over invalid pixels (SD's encoder sees wider).
+    local = lambda rgb: F.avg_pool2d(rgb.float(), 8).repeat(1, 2, 1, 1)[:, :4]  # noqa: E731
+    head.vae.encode = lambda rgb: SimpleNamespace(latent_dist=SimpleNamespace(
+        mode=lambda: local(rgb)))
+    depth = torch.rand(2, 32, 32) * 0.9 + 0.05
+    depth[1, 8:20, 4:12] = 0  # missing
+    garbage = depth.clone()
+    garbage[1, 8:20, 4:12] = -torch.rand(12, 8)  # other garbage, still missing
+    torch.manual_seed(0)
+    pred = [torch.randn(2, 4, 4, 4)]
+    clean_samples, garbage_samples = _samples(2, 32, 32, depth=depth), _samples(
+        2, 32, 32, depth=garbage)
+    masked = [head.loss(pred, s, None)['loss_latent'] for s in (clean_samples, garbage_samples)]
+    assert torch.equal(masked[0], masked[1])
+    head.mask_invalid = False
+    unmasked = [head.loss(pred, s, None)['loss_latent'] for s in (clean_samples, garbage_samples)]
+    assert not torch.allclose(unmasked[0], unmasked[1], rtol=1e-3)
+    assert not torch.allclose(unmasked[0], masked[0], rtol=1e-3)
+
+
+def test_class_ignore_index_is_invalid_and_no_valid_cell_gives_zero(tiny_sd_dir):
+    from mmgeneralist.models import VAELatentHead
+    head = VAELatentHead(tiny_sd_dir, codec=dict(type='ClassColorCodec', num_classes=3))
+    seg = torch.randint(0, 3, (1, 1, 16, 16))
+    seg[0, 0, 2:5, 7] = 255
+    valid = head.valid_pixels(seg)
+    assert valid.shape == (1, 1, 16, 16) and int((~valid).sum()) == 3
+    assert not valid[0, 0, 3, 7] and valid[0, 0, 3, 8]
+    size = 2 ** (len(head.vae.config.block_out_channels) - 1)
+    samples = _samples(1, size, size, seg=torch.full((1, size, size), 255))  # all ignored
+    pred = torch.randn(1, head.vae.config.latent_channels, 1, 1, requires_grad=True)
+    loss = head.loss([pred], samples, None)['loss_latent']
+    assert loss.item() == 0.0
+    loss.backward()  # the graph is kept, with zero gradients
+    assert pred.grad is not None and not pred.grad.any()

@@ -10,9 +10,9 @@
 # Weights: a diffusers-format SD-1.5 folder in checkpoints/stable-diffusion-v1-5.
 #
 # Inferred, not stated in the paper:
-# - "40 epochs" are passes over the 42,404 training objects (refs), as in LAVT's per-object
-#   loader that VPD builds on; mmdet's RefCocoDataset yields images (16,994, with all their
-#   objects and expressions), so the schedule is counted in iterations: 40 x 42,404 / 32.
+# - "40 epochs" are passes over the 42,404 training objects (refs): the released loader
+#   (refer/data/dataset_refer_clip.py, LAVT's) yields objects, and so does our training set
+#   (RefCocoObjectsDataset); the schedule is counted in iterations: 40 x 42,404 / 32.
 # - LAVT's poly learning-rate decay (power 0.9, per iteration, no warm-up); one learning rate
 #   for all parameters (the paper gives one).
 _base_ = [

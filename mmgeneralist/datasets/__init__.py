@@ -11,6 +11,8 @@
   each sample with its task) and a sampler weighting the tasks (:class:`MultiTaskSampler`).
 - :mod:`.panoptic_checks`: :class:`CheckPanopticSegments`, which raises (naming the PNG) when
   a COCO-panoptic PNG's segment ids differ from its JSON ``segments_info``.
+- :mod:`.refcoco_objects`: :class:`RefCocoObjectsDataset`, mmdet's RefCOCO data set with one
+  item per referred object, as VPD's released referring loader iterates.
 - :mod:`.instructions`: InstructDiffusion's instruction triples: task templates
   (:func:`load_templates`, :func:`fill`) and the transforms :class:`KeypointInstruction`,
   :class:`SegmentationInstruction`, :class:`EnhancementInstruction`,
@@ -31,12 +33,13 @@ from .instructions import (
 )
 from .multi_task import MultiTaskDataset, MultiTaskSampler
 from .panoptic_checks import CheckPanopticSegments
+from .refcoco_objects import RefCocoObjectsDataset
 from .restoration import LoadRestorationTarget, PackRestorationInputs, PairedRestorationDataset
 from .synthetic import *  # noqa: F401,F403
 
 __all__ = list(synthetic.__all__) + [
     'PairedRestorationDataset', 'LoadRestorationTarget', 'PackRestorationInputs',
-    'MultiTaskDataset', 'MultiTaskSampler', 'CheckPanopticSegments']
+    'MultiTaskDataset', 'MultiTaskSampler', 'CheckPanopticSegments', 'RefCocoObjectsDataset']
 __all__ += ['KeypointInstruction', 'SegmentationInstruction', 'EnhancementInstruction',
             'PackInstructionInputs', 'load_templates', 'fill', 'AllKeypointsInstruction',
             'AllClassesInstruction', 'AllSentencesInstruction']

@@ -236,19 +236,30 @@ class SentenceContext(TextConditioning):
 
 
 class EmptyPromptContext(TextConditioning):
-    """Stable Diffusion's empty prompt for every image, without an adapter (GenPercept)."""
+    """Stable Diffusion's empty prompt for every image, without an adapter (GenPercept).
+
+    Args:
+        padded: the empty prompt padded to the encoder's length (77 tokens), as GenPercept's
+            v1 models were trained (``GenPercept_v1/empty_text_embed.npy``, 77 x 1024); or
+            ``False``: unpadded, [BOS] and [EOS] only, as its later release tokenizes ``""``
+            with ``padding="do_not_pad"`` (``genpercept/genpercept_pipeline.py``,
+            ``src/trainer/genpercept_trainer.py``).
+    """
 
     maps_informative = False
 
-    def __init__(self, text_encoder, tokenizer):
+    def __init__(self, text_encoder, tokenizer, padded: bool = True):
         super().__init__(text_encoder, tokenizer, adapter_gamma=None)
+        self.padded = padded
 
     @property
     def num_tokens(self) -> int:
-        return self.tokenizer.model_max_length
+        if self.padded:
+            return self.tokenizer.model_max_length
+        return len(self.tokenizer('').input_ids)
 
     def compute_fixed(self) -> torch.Tensor:
-        return encode_sentences(self.encoder, self.tokenizer, [''])[0]
+        return encode_sentences(self.encoder, self.tokenizer, [''], self.num_tokens)[0]
 
     def forward(self, batch_size, class_ids=None, texts=None):
         return self.fixed_embeddings().unsqueeze(0).expand(batch_size, -1, -1)

@@ -96,10 +96,27 @@ def _from_pretrained(cls, pretrained: str, part: str, **kwargs):
                                 f'{_HOW_TO}') from err
 
 
-def load_unet(pretrained: str):
-    """``UNet2DConditionModel`` from ``pretrained/unet``."""
+def load_unet(pretrained: str, folder: str | None = None):
+    """``UNet2DConditionModel`` from ``pretrained/unet``, or from ``folder``: a diffusers UNet
+    folder of its own (``config.json`` and weights, e.g. a released fine-tuned UNet such as
+    GenPercept's), or a model folder holding one in ``unet/``."""
     from diffusers import UNet2DConditionModel
-    return _from_pretrained(UNet2DConditionModel, pretrained, 'unet')
+    if folder is None:
+        return _from_pretrained(UNet2DConditionModel, pretrained, 'unet')
+    path = osp.expanduser(str(folder))
+    if osp.isfile(osp.join(path, 'config.json')):
+        try:
+            if getattr(_state, 'random', False):
+                return UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(path))
+            return UNet2DConditionModel.from_pretrained(path)
+        except OSError as err:
+            raise FileNotFoundError(f'Could not load the UNet folder {path!r}: {err}') from err
+    if osp.isfile(osp.join(path, 'unet', 'config.json')):
+        return _from_pretrained(UNet2DConditionModel, path, 'unet')
+    raise FileNotFoundError(f'unet={folder!r} is neither a diffusers UNet folder (config.json '
+                            'and diffusion_pytorch_model.safetensors) nor a folder with one in '
+                            'unet/: give the folder of the fine-tuned UNet, or leave unet=None '
+                            'to use the pretrained folder\'s')
 
 
 def load_vae(pretrained: str):

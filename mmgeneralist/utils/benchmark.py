@@ -379,18 +379,18 @@ def run_benchmark(model,
                 log(f'{mode} batch {batch} size {size[0]}x{size[1]}'
                     f'{f" steps {n_steps}" if n_steps else ""}: {spec}')
                 try:
-                    _measure(row, model, switches, device, synthetic_batch, warmup, repeat,
-                             flops and base_flops is None and 'compile' not in switches)
+                    out = _measure(row, model, switches, device, synthetic_batch, warmup,
+                                   repeat,
+                                   flops and base_flops is None and 'compile' not in switches)
                     base_flops = base_flops or row.flops
                     row.flops = row.flops or base_flops
                     if base_out is None:
-                        base_out = row.output
-                    elif row.output is not None and base_out is not None:
-                        row.output_error = _relative_error(row.output, base_out)
+                        base_out = out
+                    elif out is not None and base_out is not None:
+                        row.output_error = _relative_error(out, base_out)
                 except (RuntimeError, ValueError, NotImplementedError) as err:
                     row.error = f'{type(err).__name__}: {str(err).splitlines()[0][:200]}'
                     log(f'  failed: {row.error}')
-                row.__dict__.pop('output', None)
                 rows.append(row)
                 if device.type == 'cuda':
                     torch.cuda.empty_cache()
@@ -408,8 +408,22 @@ def _relative_error(out: torch.Tensor, ref: torch.Tensor) -> float | None:
     return float((out - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
 
 
-def _measure(row: Row, model, switches, device, make_batch, warmup, repeat, flops) -> None:
-    row.output = None
+def as_dicts(rows: list[Row], flops_per_s: float) -> list[dict]:
+    """Each row as a dict (:meth:`Row.as_dict`), with its ratios to the baseline: the first
+    row measured at the same mode, batch, size and steps."""
+    base: dict[tuple, Row] = {}
+    out = []
+    for row in rows:
+        first = base.setdefault((row.mode, row.batch, row.size, row.steps), row)
+        out.append(row.as_dict(flops_per_s, first if first is not row else None))
+    return out
+
+
+def _measure(row: Row, model, switches, device, make_batch, warmup, repeat,
+             flops) -> torch.Tensor | None:
+    """Fill ``row``'s measurements; return the first output (not for training steps), to
+    compare the variants' results."""
+    output = None
     m = copy.deepcopy(model)
     try:
         _apply_switches(m, switches, row.mode)
@@ -429,7 +443,7 @@ def _measure(row: Row, model, switches, device, make_batch, warmup, repeat, flop
                 return call()
         with PeakMemory(device) as memory:
             if row.mode != 'train':  # the output of the first call, before any warm-up
-                row.output = _tensors(step())[0].detach().float().cpu()
+                output = _tensors(step())[0].detach().float().cpu()
                 warmup = max(warmup - 1, 0)
             row.seconds = time_calls(step, device, warmup, repeat)
         # GPU: all of it (the model's copy included); CPU: what the steps added to the RSS
@@ -445,3 +459,4 @@ def _measure(row: Row, model, switches, device, make_batch, warmup, repeat, flop
             row.flops = count_flops(step)
     finally:
         del m
+    return output

@@ -57,6 +57,8 @@ def point_at(model_cfg, folder: str) -> list[dict]:
     loaders = loader_cfgs(model_cfg)
     for loader in loaders:
         loader['pretrained'] = folder
+        if loader.get('unet'):  # a UNet folder of its own (a released fine-tuned UNet)
+            loader['unet'] = osp.join(folder, 'unet')
     return loaders
 
 

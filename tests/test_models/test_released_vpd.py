@@ -8,6 +8,8 @@ output, and the head-averaged cross-attention maps of the down and up blocks at 
 16 resolutions of a 512 px input (``max_attn_size`` = latent / 2), explicit softmax
 attention, concatenated to the features of their size.
 """
+import re
+
 import pytest
 import torch
 
@@ -119,3 +121,66 @@ def test_averaged_templates_and_spaced_names(sd_like_dir):
     torch.testing.assert_close(bb.text.class_embeddings, expect)
     with pytest.raises(ValueError, match='prompt_template must be a string with'):
         DiffusionUNetBackbone(sd_like_dir, class_names=['box'], prompt_template='no slot')
+
+
+def test_genpercept_empty_prompt_padded_or_not(tiny_sd_dir):
+    """GenPercept's v1 models: the 77-token empty prompt; its later ones: [BOS] [EOS]."""
+    from mmgeneralist.diffusion.text import encode_sentences
+    kw = dict(mode='genpercept', attn_map_levels=())
+    padded = DiffusionUNetBackbone(tiny_sd_dir, **kw)
+    short = DiffusionUNetBackbone(tiny_sd_dir, empty_prompt='unpadded', **kw)
+    a, b = padded.text_context(2), short.text_context(2)
+    assert a.shape[:2] == (2, 77) and b.shape[:2] == (2, 2)
+    torch.testing.assert_close(b[0], encode_sentences(short.text_encoder, short.tokenizer,
+                                                      [''], 2)[0])
+    torch.testing.assert_close(b[0], a[0, :2])  # causal: the first two tokens agree
+    with pytest.raises(ValueError, match="choose 'padded' or 'unpadded'"):
+        DiffusionUNetBackbone(tiny_sd_dir, empty_prompt='short', **kw)
+
+
+def test_a_released_unet_folder_replaces_the_pretrained_one(tiny_sd_dir, tmp_path):
+    """GenPercept's released UNets are diffusers UNet folders: ``unet=FOLDER``."""
+    from diffusers import UNet2DConditionModel
+    unet = UNet2DConditionModel.from_pretrained(f'{tiny_sd_dir}/unet')
+    with torch.no_grad():
+        unet.conv_in.weight.mul_(-2.0)
+    unet.save_pretrained(tmp_path / 'unet_depth_v1')
+    kw = dict(mode='genpercept', attn_map_levels=(), outputs='latent')
+    bb = DiffusionUNetBackbone(tiny_sd_dir, unet=str(tmp_path / 'unet_depth_v1'), **kw)
+    assert torch.equal(bb.unet.conv_in.weight, unet.conv_in.weight)
+    with pytest.raises(FileNotFoundError, match='neither a diffusers UNet folder'):
+        DiffusionUNetBackbone(tiny_sd_dir, unet=str(tmp_path / 'nowhere'), **kw)
+
+
+def test_ade20k_optimiser_groups_match_the_released_config(tiny_sd_dir):
+    """The released config's 'norm' key (ldm names) on diffusers' names: no decay, full rate,
+    for exactly the UNet's transformer norms; the rest of the UNet at 1/10 of the rate."""
+    from mmengine.config import Config
+    from mmengine.optim import DefaultOptimWrapperConstructor
+    from torch import nn
+
+    from tests.conftest import ROOT
+    cfg = Config.fromfile(f'{ROOT}/configs/_base_/schedules/vpd_80k.py')
+
+    class Model(nn.Module):  # the parameter names the configs' model has
+        def __init__(self):
+            super().__init__()
+            self.backbone = DiffusionUNetBackbone(tiny_sd_dir, class_names=NAMES)
+
+    model = Model()
+    wrapper_cfg = cfg.optim_wrapper.copy()
+    paramwise = wrapper_cfg.pop('paramwise_cfg')
+    optim = DefaultOptimWrapperConstructor(wrapper_cfg, paramwise)(model).optimizer
+    setting = {id(p): (g['lr'], g['weight_decay']) for g in optim.param_groups
+               for p in g['params']}
+    base_lr, wd = cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay
+    seen = set()
+    for name, p in model.backbone.unet.named_parameters():
+        transformer_norm = re.search(r'attentions\.\d+\.(norm|transformer_blocks\.0\.norm\d)\.',
+                                     name)
+        expect = (base_lr, 0.0) if transformer_norm else (base_lr * 0.1, wd)
+        assert setting[id(p)] == pytest.approx(expect), name
+        seen.add(bool(transformer_norm))
+    assert seen == {True, False}
+    # resnet norms keep their decay (no 'norm' in their ldm names: in_layers.0, out_layers.0)
+    assert setting[id(model.backbone.unet.up_blocks[1].resnets[0].norm1.weight)][1] == wd

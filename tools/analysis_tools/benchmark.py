@@ -136,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mmengine.config import Config
 
     from mmgeneralist.utils.benchmark import (
+        as_dicts,
         machine_info,
         parse_variant,
         reference_rate,
@@ -174,13 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = run_benchmark(model, device, args.variants, args.modes, args.batch_sizes, sizes,
                          args.steps, args.warmup, args.repeat, not args.no_flops,
                          log=lambda m: print(m, file=sys.stderr, flush=True))
-    base = {}
-    dicts = []
-    for row in rows:
-        key = (row.mode, row.batch, row.size, row.steps)
-        base.setdefault(key, row)
-        dicts.append(row.as_dict(reference['flops_per_s'],
-                                 base[key] if base[key] is not row else None))
+    dicts = as_dicts(rows, reference['flops_per_s'])
     print(table(dicts, device.type))
     out = args.out or osp.join('work_dirs', 'benchmarks', f'{name}.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)

@@ -10,7 +10,7 @@ or ``v2-1_768-ema-pruned.ckpt``. ``OUT`` becomes a diffusers-format folder (``un
 ``vae/``, ``text_encoder/``, ``tokenizer/``, ``scheduler/``, ``model_index.json``) that
 ``model.backbone.pretrained=OUT`` loads like a downloaded one::
 
-    python tools/model_converters/sd_to_diffusers.py checkpoints/v1-5-pruned-emaonly.safetensors \
+    python tools/model_converters/sd_to_diffusers.py checkpoints/v1-5-pruned-emaonly.safetensors \\
         checkpoints/stable-diffusion-v1-5 --tokenizer checkpoints/clip-tokenizer
 
 Nothing is downloaded: the architecture comes from ``--architecture``, one of

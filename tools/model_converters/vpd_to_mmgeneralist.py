@@ -1,6 +1,6 @@
 """Convert a released VPD checkpoint into an mmgeneralist checkpoint that loads strictly.
 
-    python tools/model_converters/vpd_to_mmgeneralist.py SRC OUT.pth \
+    python tools/model_converters/vpd_to_mmgeneralist.py SRC OUT.pth \\
         --sd checkpoints/stable-diffusion-v1-5 [--kind auto]
 
 Source layouts (``--kind``, detected from the keys by default):

@@ -1,8 +1,10 @@
 # RefCOCO (UNC split) in mmdet's RefCocoDataset layout, under data/refcoco/: train2014/ (the
 # COCO 2014 training images), instances.json and refs(unc).p (from the refer toolkit's
 # refcoco folder; mmdet's own config keeps them in data/coco/refcoco/).
-# text_mode='original': every expression of every object; the referring segmentor draws one
-# per image in each training iteration and evaluates all of them.
+# text_mode='original': every expression of every object. Training iterates over the referred
+# objects (RefCocoObjectsDataset, as VPD's released refer/data/dataset_refer_clip.py does) and
+# the referring segmentor draws one of the object's expressions each time; evaluation goes
+# image by image over every expression (mmdet's RefCocoDataset).
 # Images are resized to 512 x 512 without keeping the aspect ratio (LAVT resizes to a square;
 # VPD Sec. 3.2: "the size of the input image is 512x512"); the predictions are resized back to
 # the original image for the metric. No flip: expressions say "left" and "right".
@@ -40,7 +42,8 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(refcoco_split, split='train', pipeline=train_pipeline))
+    dataset=dict(refcoco_split, type='RefCocoObjectsDataset', split='train',
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,

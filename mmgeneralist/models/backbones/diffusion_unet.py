@@ -31,7 +31,11 @@ maps               ``attn_map_levels=(1, 2)``: 32 and 16 at     (0, 1, 2) reads 
                    ``vpd/models.py``)                           lowest" (A64, Table 2)
 =================  ==========================================  ===============================
 
-GenPercept mode keeps t = 1, the scaled latent and the block ends.
+GenPercept mode keeps t = 1 and the scaled latent, as its released code
+(``genpercept/genpercept_pipeline.py``, ``src/trainer/genpercept_trainer.py``: 0.18215), and
+the block ends for its feature heads: its released DPT head reads every up block's output
+*after* the upsampler (``genpercept/models/custom_unet.py``), together with a DPT head of
+its own, neither of which is here yet (our DPT-style and UperNet heads are our options).
 """
 from __future__ import annotations
 
@@ -122,6 +126,12 @@ class DiffusionUNetBackbone(BaseModule):
         class_embeddings: a ``.pth`` file with the ``(num_classes, width)`` class embeddings
             to use instead of encoding the prompts (VPD's released ``class_embeddings.pth``).
             Either way they are a persistent buffer, saved with the model.
+        empty_prompt: GenPercept's prompt: ``'padded'`` to 77 tokens (its v1 models) or
+            ``'unpadded'`` ([BOS] [EOS], its later release); see
+            :class:`~mmgeneralist.diffusion.conditioning.EmptyPromptContext`.
+        unet: a diffusers UNet folder to use instead of ``pretrained``'s ``unet/`` (e.g.
+            one of GenPercept's released fine-tuned UNets); the VAE and the text encoder
+            still come from ``pretrained``.
         adapter_gamma: initial scale of the text adapter; 1e-4 in VPD (Sec. 4).
         attn_map_levels: feature levels (0 = highest resolution) whose averaged
             cross-attention maps (of the down and up blocks at that resolution, one channel
@@ -165,6 +175,8 @@ class DiffusionUNetBackbone(BaseModule):
                  taps: str | None = None,
                  replace_underscores: bool = False,
                  class_embeddings: str | None = None,
+                 empty_prompt: str = 'padded',
+                 unet: str | None = None,
                  adapter_gamma: float = 1e-4,
                  attn_map_levels: Sequence[int] = (1, 2),
                  outputs: str = 'features',
@@ -179,7 +191,7 @@ class DiffusionUNetBackbone(BaseModule):
         if isinstance(class_names, str):
             class_names = dataset_class_names(class_names)
         pretrained = check_pretrained(pretrained, ('unet', 'vae', 'text_encoder', 'tokenizer'))
-        self.unet = load_unet(pretrained)
+        self.unet = load_unet(pretrained, unet)
         self.vae = load_vae(pretrained)
         self.vae.requires_grad_(False)
         text_encoder, tokenizer = load_text_encoder(pretrained)
@@ -188,9 +200,12 @@ class DiffusionUNetBackbone(BaseModule):
                              f'cross_attention_dim {self.unet.config.cross_attention_dim} in '
                              f'{pretrained!r}')
         #: the text conditioning part (:mod:`mmgeneralist.diffusion.conditioning`)
+        if empty_prompt not in ('padded', 'unpadded'):
+            raise ValueError(f"empty_prompt={empty_prompt!r}; choose 'padded' or 'unpadded'")
         self.text = self._conditioning(self.context, text_encoder, tokenizer, class_names,
                                        prompt_template, max_text_length, adapter_gamma,
-                                       replace_underscores, class_embeddings)
+                                       replace_underscores, class_embeddings,
+                                       empty_prompt == 'padded')
         self.class_names = getattr(self.text, 'class_names', None)
         self.timestep = int(timestep if timestep is not None else 1)
         self.scale_latent = bool(scale_latent if scale_latent is not None else
@@ -265,10 +280,10 @@ class DiffusionUNetBackbone(BaseModule):
     @staticmethod
     def _conditioning(context, text_encoder, tokenizer, class_names, prompt_template,
                       max_text_length, adapter_gamma, replace_underscores=False,
-                      class_embeddings=None) -> TextConditioning:
+                      class_embeddings=None, padded_empty_prompt=True) -> TextConditioning:
         """The text part of a context kind: GenPercept keeps SD's empty prompt, no adapter."""
         if context == 'empty':
-            return EmptyPromptContext(text_encoder, tokenizer)
+            return EmptyPromptContext(text_encoder, tokenizer, padded_empty_prompt)
         if context == 'sentence':
             return SentenceContext(text_encoder, tokenizer, max_text_length, adapter_gamma)
         return CONTEXTS[context](text_encoder, tokenizer, class_names, prompt_template,

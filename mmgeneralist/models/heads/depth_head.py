@@ -3,11 +3,15 @@
 The features of a diffusion UNet's decoder (four maps, highest resolution first) are fused
 from the lowest resolution upwards as in DPT (Ranftl et al., ICCV 2021, Sec. 3,
 "Convolutional decoder" and Fig. 1 right: residual conv units, bilinear 2x upsampling,
-a 1x1 projection), which is the decoder GenPercept puts on its UNet (Xu et al.,
-Sec. 3.1, "Implementation Details"), and a small head brings the fused map to the input
+a 1x1 projection), and a small head brings the fused map to the input
 resolution and turns it into a bounded depth, ``max_depth * sigmoid(x)``, as VPD's depth
 head does (Zhao et al., Sec. 4.1, the head of SwinV2 [55]; mmseg's ``VPDDepthHead`` with
 ``max_depth=10`` for NYUv2), trained with the scale-invariant log loss (VPD, Sec. 3.4).
+
+It is mmgeneralist's own head, an option: VPD's released depth network is mmseg's
+``VPDDepthHead`` (``configs/vpd/vpd_sd15-vpdhead_*``), and GenPercept's released DPT head
+(``genpercept/models/dpt_head.py``, on the up blocks' outputs *after* upsampling) is another
+network; no released checkpoint loads into this one.
 
 The head plugs into mmseg's ``DepthEstimator`` without inheriting mmseg's
 ``BaseDecodeHead``: it states the few attributes and methods the segmentor uses instead.

@@ -11,12 +11,15 @@ sample holds the image, ``metainfo['text']`` (one string per expression) and
 ``gt_instances.masks`` (one mask per expression, the referred object's mask repeated for each
 of its expressions). Which expressions are used:
 
-* training: one expression per image, drawn afresh at every iteration (VPD, Sec. 4:
+* training: one expression per data item, drawn afresh at every iteration (VPD, Sec. 4:
   "during the training phase, we randomly choose a language description"). This is done
   here rather than with the dataset's ``text_mode='random'``, which draws once when the
   dataset is built, so every object would keep one description for the whole training;
   and rather than in a pipeline transform, so that the same dataset settings
-  (``text_mode='original'``: every expression) serve training and evaluation.
+  (``text_mode='original'``: every expression) serve training and evaluation. An item is
+  an image with all its objects (mmdet's ``RefCocoDataset``), or one object with its
+  expressions (:class:`~mmgeneralist.datasets.RefCocoObjectsDataset`, as VPD's released
+  loader iterates, which the RefCOCO config trains on).
   ``train_expression='all'`` uses every expression instead.
 * evaluation: every expression of every image (VPD: "in the inference time, we evaluate
   sequentially and calculate the mean results"), one predicted mask per expression in

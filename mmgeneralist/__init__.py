@@ -4,7 +4,7 @@ Importing the package registers its modules into mmengine's root registries, whe
 mmseg, mmdet and mmpose registries find them: add
 ``custom_imports = dict(imports=['mmgeneralist'], allow_failed_imports=False)`` to a config.
 """
-from . import datasets, evaluation, models  # noqa: F401  (importing them registers their modules)
+from . import datasets, evaluation, models, visualization  # noqa: F401  (registers modules)
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .version import __version__
 

@@ -197,3 +197,17 @@ def _chain_length(path: str) -> int:
 def test_at_most_three_levels_of_inheritance(path):
     assert all(osp.isfile(b) for b in _bases(path)), _bases(path)
     assert _chain_length(path) <= 3
+
+
+def test_model_zoo_lists_every_metafile_model(capsys):
+    """``python -m mmgeneralist.zoo``: model-index.yml imports every method's metafile."""
+    from mmgeneralist import zoo
+    models = zoo.load_models()
+    metafiles = sorted(glob.glob(osp.join(ROOT, 'configs', '*', 'metafile.yml')))
+    assert {m['Metafile'] for m in models} == {osp.relpath(p, ROOT) for p in metafiles}
+    assert all(osp.isfile(osp.join(ROOT, m['Config'])) for m in models)
+    zoo.main(['--task', 'depth'])
+    out = capsys.readouterr().out
+    depth = [m['Name'] for m in models if 'depth' in zoo._row(m)[2].lower()]
+    assert depth and all(name in out for name in depth)
+    assert 'vpd_sd15-fpn_8xb2-80k_ade20k-512x512 ' not in out  # segmentation filtered out

@@ -20,4 +20,6 @@ WORK=work_dirs/quickstart
 CKPT="$(cat "$WORK/last_checkpoint")"
 "$PY" tools/analysis_tools/eval_vs_trivial.py "$CONFIG" "$CKPT" --work-dir "$WORK/eval" \
   --show-dir "$WORK/vis" --json "$WORK/eval_vs_trivial.json"
-echo "painted predictions: $WORK/vis ; metrics: $WORK/eval_vs_trivial.json"
+echo "painted predictions (input | ground truth | prediction): $WORK/vis/vis_image ;" \
+  "a dozen of them under the metrics: $WORK/vis/summary.png ; metrics: $WORK/eval_vs_trivial.json"
+echo "your own pictures: $PY demo/image_demo.py IMAGE_OR_FOLDER $CONFIG $CKPT --out-dir outputs"

@@ -24,6 +24,7 @@ val_dataloader = dict(dataset=dict(_base_.val_dataloader.dataset.datasets.referr
 test_dataloader = val_dataloader
 val_evaluator = dict(_delete_=True, type='RefSegMetric', metric=['cIoU', 'mIoU'])
 test_evaluator = val_evaluator
-# mmdet's runtime (_base_/default_runtime_mmdet.py): its visualizer and visualization hook
-visualizer = dict(type='DetLocalVisualizer')
+# mmdet's runtime (_base_/default_runtime_mmdet.py): its visualizer (ours, drawing each
+# expression over input | true mask | predicted mask) and visualization hook
+visualizer = dict(type='ReferringVisualizer')
 default_hooks = dict(visualization=dict(type='DetVisualizationHook'))

@@ -238,6 +238,15 @@ def _percent(share: float) -> str:
 # ---------------------------------------------------------------------------- segmentation
 
 
+def _label_map(labels, image: np.ndarray, what: str) -> np.ndarray:
+    """``(H, W)`` int64 labels of ``image``'s size (``(1, H, W)`` accepted)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 3 and labels.shape[0] == 1:
+        labels = labels[0]
+    _check_same_size(image, labels, what)
+    return labels.astype(np.int64)
+
+
 def _legend(entries: Sequence[tuple[str, Sequence[int]]], height: int) -> np.ndarray:
     """A white panel listing ``(text, colour)`` rows (a swatch and the text), in as many
     columns as ``height`` needs."""
@@ -269,8 +278,9 @@ def draw_segmentation(image: np.ndarray,
                       alpha: float = 0.6,
                       ignore_index: int = 255,
                       min_height: int = 256,
-                      title: str | None = None) -> np.ndarray:
-    """Input | prediction (class colours blended over the input), and a legend.
+                      title: str | None = None,
+                      ground_truth: np.ndarray | None = None) -> np.ndarray:
+    """Input | [ground truth |] prediction (class colours over the input), and a legend.
 
     Args:
         image: the input, RGB ``(H, W, 3)`` uint8 (or grayscale ``(H, W)``).
@@ -281,33 +291,45 @@ def draw_segmentation(image: np.ndarray,
         ignore_index: a label that is not coloured (and not listed).
         min_height: small images are enlarged (nearest neighbour) to at least this height.
         title: a line above the prediction panel (default ``'prediction'``).
+        ground_truth: the true class of each pixel, drawn the same way between the input
+            and the prediction; the legend then lists the classes of either.
 
     Returns:
-        RGB uint8: input and prediction, same height, side by side, then the legend of the
-        classes present (most pixels first, with their share of the image).
+        RGB uint8: input, [ground truth,] prediction, same height, side by side, then the
+        legend of the classes present (most pixels first, with their share of the
+        prediction).
     """
     image = _as_rgb(image)
-    labels = np.asarray(labels)
-    if labels.ndim == 3 and labels.shape[0] == 1:
-        labels = labels[0]
-    _check_same_size(image, labels, 'label map')
-    labels = labels.astype(np.int64)
+    labels = _label_map(labels, image, 'label map')
     valid = (labels != ignore_index) & (labels >= 0)
     present, counts = np.unique(labels[valid], return_counts=True)
+    gt = None
+    if ground_truth is not None:
+        gt = _label_map(ground_truth, image, 'ground-truth label map')
+        gt_present = np.unique(gt[(gt != ignore_index) & (gt >= 0)])
+        extra = np.setdiff1d(gt_present, present)
+        present = np.concatenate([present, extra])
+        counts = np.concatenate([counts, np.zeros(len(extra), counts.dtype)])
     num_classes = max(len(class_names) if class_names is not None else 0,
                       int(present.max()) + 1 if len(present) else 0, 1)
     names = list(class_names) if class_names is not None else []
     names += [f'class {i}' for i in range(len(names), num_classes)]
     colors = _palette(palette, num_classes)
 
-    factor = upscale_factor(image.shape[0], min_height, image.shape[1])
+    factor = upscale_factor(image.shape[0], min_height,
+                            image.shape[1] * (3 if gt is not None else 2) // 2)
     big = upscale(image, factor)
-    big_labels = upscale(np.where(valid, labels, -1), factor)
-    color_map = colors[np.clip(big_labels, 0, num_classes - 1)]
-    mask = big_labels >= 0
-    blended = big.copy()
-    blended[mask] = (alpha * color_map[mask] + (1 - alpha) * big[mask]).round().astype(np.uint8)
-    blended[_boundaries(big_labels)] = (255, 255, 255)
+
+    def paint(label_map):
+        big_labels = upscale(np.where((label_map != ignore_index) & (label_map >= 0),
+                                      label_map, -1), factor)
+        color_map = colors[np.clip(big_labels, 0, num_classes - 1)]
+        mask = big_labels >= 0
+        blended = big.copy()
+        blended[mask] = (alpha * color_map[mask] +
+                         (1 - alpha) * big[mask]).round().astype(np.uint8)
+        blended[_boundaries(big_labels)] = (255, 255, 255)
+        return blended
 
     order = np.argsort(-counts, kind='stable')
     total = max(int(valid.size), 1)
@@ -315,10 +337,13 @@ def draw_segmentation(image: np.ndarray,
                for i in order]
     if not entries:
         entries = [('(no class)', BACKGROUND)]
-    panels = [_titled(big, 'input'), _titled(blended, title or 'prediction')]
+    panels = [_titled(big, 'input')]
+    if gt is not None:
+        panels.append(_titled(paint(gt), 'ground truth'))
+    panels.append(_titled(paint(labels), title or 'prediction'))
     legend_height = panels[0].shape[0]
     legend = _titled(_legend(entries, legend_height - _font().line_height - GAP // 2),
-                     'classes', frame=False)
+                     'classes (% predicted)' if gt is not None else 'classes', frame=False)
     return _hstack([*panels, legend])
 
 
@@ -393,8 +418,9 @@ def draw_depth(image: np.ndarray,
                vmin: float | None = None,
                vmax: float | None = None,
                min_height: int = 256,
-               title: str | None = None) -> np.ndarray:
-    """Input | depth in colour (near red, far blue) and a scale bar in metres.
+               title: str | None = None,
+               ground_truth: np.ndarray | None = None) -> np.ndarray:
+    """Input | [ground truth |] depth in colour (near red, far blue), a scale bar in metres.
 
     Args:
         image: the input, RGB ``(H, W, 3)`` uint8 (or grayscale ``(H, W)``).
@@ -403,6 +429,8 @@ def draw_depth(image: np.ndarray,
         vmin / vmax: the colour range; default the valid depths' minimum and maximum.
         min_height: small images are enlarged (nearest neighbour) to at least this height.
         title: a line above the depth panel (default ``'depth'``).
+        ground_truth: the true depth, drawn between the input and the prediction on the
+            same colour scale (whose default range then covers both).
 
     Returns:
         RGB uint8: input, depth and the scale bar (labelled at both ends and a few round
@@ -413,18 +441,32 @@ def draw_depth(image: np.ndarray,
     if depth.ndim == 3 and depth.shape[0] == 1:
         depth = depth[0]
     _check_same_size(image, depth, 'depth map')
-    valid = np.isfinite(depth) & (depth > 0)
-    lo = float(depth[valid].min()) if valid.any() else 0.0
-    hi = float(depth[valid].max()) if valid.any() else 1.0
+    maps = [depth]
+    if ground_truth is not None:
+        gt = np.asarray(ground_truth, dtype=np.float64)
+        gt = gt[0] if gt.ndim == 3 and gt.shape[0] == 1 else gt
+        _check_same_size(image, gt, 'ground-truth depth map')
+        maps.insert(0, gt)
+    valid_all = np.concatenate([(np.isfinite(d) & (d > 0)).ravel() for d in maps])
+    values = np.concatenate([d.ravel() for d in maps])[valid_all]
+    lo = float(values.min()) if values.size else 0.0
+    hi = float(values.max()) if values.size else 1.0
     vmin = lo if vmin is None else float(vmin)
     vmax = hi if vmax is None else float(vmax)
     if vmax <= vmin:  # a constant map: a small range around it
         vmin, vmax = vmin - 0.05 * max(abs(vmin), 1e-3), vmax + 0.05 * max(abs(vmax), 1e-3)
-    colored = depth_colormap(np.where(valid, depth, vmin), vmin, vmax)
-    colored[~valid] = 0
-    factor = upscale_factor(image.shape[0], min_height, image.shape[1])
-    panels = [_titled(upscale(image, factor), 'input'),
-              _titled(upscale(colored, factor), title or 'depth')]
+
+    def paint(d):
+        valid = np.isfinite(d) & (d > 0)
+        colored = depth_colormap(np.where(valid, d, vmin), vmin, vmax)
+        colored[~valid] = 0
+        return colored
+
+    factor = upscale_factor(image.shape[0], min_height, image.shape[1] * len(maps + [0]) // 2)
+    panels = [_titled(upscale(image, factor), 'input')]
+    if ground_truth is not None:
+        panels.append(_titled(upscale(paint(maps[0]), factor), 'ground truth'))
+    panels.append(_titled(upscale(paint(depth), factor), title or 'depth'))
     strip = _font().line_height + GAP // 2
     bar = _scale_bar(panels[0].shape[0] - strip, vmin, vmax)
     bar = np.concatenate([np.full((strip, bar.shape[1], 3), BACKGROUND, np.uint8), bar], 0)
@@ -439,8 +481,9 @@ def draw_mask(image: np.ndarray,
               text: str | None = None,
               color: Sequence[int] = (255, 40, 40),
               alpha: float = 0.5,
-              min_height: int = 256) -> np.ndarray:
-    """Input | the mask overlaid on the input (filled and outlined), ``text`` above both.
+              min_height: int = 256,
+              ground_truth: np.ndarray | None = None) -> np.ndarray:
+    """Input | [true mask |] the mask overlaid on the input, ``text`` above them.
 
     Args:
         image: the input, RGB ``(H, W, 3)`` uint8 (or grayscale ``(H, W)``).
@@ -449,26 +492,42 @@ def draw_mask(image: np.ndarray,
         color: the mask's RGB colour.
         alpha: the opacity of the fill.
         min_height: small images are enlarged (nearest neighbour) to at least this height.
+        ground_truth: the true mask, drawn (in green) between the input and the prediction.
 
     Returns:
-        RGB uint8: the expression in quotes, then input and overlay side by side.
+        RGB uint8: the expression in quotes, then input, [true mask,] overlay side by side.
     """
     image = _as_rgb(image)
-    mask = np.asarray(mask)
-    if mask.ndim == 3 and mask.shape[0] == 1:
-        mask = mask[0]
-    _check_same_size(image, mask, 'mask')
-    factor = upscale_factor(image.shape[0], min_height, image.shape[1])
+
+    def as_mask(m, what):
+        m = np.asarray(m)
+        m = m[0] if m.ndim == 3 and m.shape[0] == 1 else m
+        _check_same_size(image, m, what)
+        return m.astype(bool)
+
+    mask = as_mask(mask, 'mask')
+    factor = upscale_factor(image.shape[0], min_height,
+                            image.shape[1] * (3 if ground_truth is not None else 2) // 2)
     big = upscale(image, factor)
-    big_mask = upscale(mask.astype(bool), factor)
-    overlay = big.copy()
-    fill = np.asarray(color, np.float64)
-    overlay[big_mask] = (alpha * fill + (1 - alpha) * big[big_mask]).round().astype(np.uint8)
-    contours, _ = cv2.findContours(big_mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(overlay, contours, -1, tuple(int(c) for c in color), 2)
-    share = _percent(float(mask.astype(bool).mean()))
-    picture = _hstack([_titled(big, 'input'), _titled(overlay, f'mask ({share} of image)')])
+
+    def overlay(m, rgb):
+        big_mask = upscale(m, factor)
+        out = big.copy()
+        fill = np.asarray(rgb, np.float64)
+        out[big_mask] = (alpha * fill + (1 - alpha) * big[big_mask]).round().astype(np.uint8)
+        contours, _ = cv2.findContours(big_mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, tuple(int(c) for c in rgb), 2)
+        return out
+
+    panels = [_titled(big, 'input')]
+    if ground_truth is not None:
+        gt = as_mask(ground_truth, 'true mask')
+        panels.append(_titled(overlay(gt, (40, 200, 40)),
+                              f'true mask ({_percent(float(gt.mean()))})'))
+    share = _percent(float(mask.mean()))
+    panels.append(_titled(overlay(mask, color), f'mask ({share} of image)'))
+    picture = _hstack(panels)
     if text is not None:
         picture = _caption_above(picture, f'"{text}"')
     return picture
@@ -500,3 +559,61 @@ def draw_image_pair(image: np.ndarray,
     if text is not None:
         picture = _caption_above(picture, f'"{text}"')
     return picture
+
+
+# ---------------------------------------------------------------------------- summaries
+
+
+def draw_summary(pictures: Sequence[np.ndarray], header: Sequence[str] = (),
+                 columns: int = 2) -> np.ndarray:
+    """Several pictures in a grid (``columns`` wide, row by row), ``header`` lines above.
+
+    Args:
+        pictures: RGB uint8 pictures (e.g. the test pictures of a few images); smaller ones
+            are padded with white to the largest.
+        header: text lines drawn above the grid (e.g. a metric table, one line per row).
+        columns: pictures per row.
+
+    Returns:
+        RGB uint8.
+    """
+    if not pictures:
+        raise ValueError('draw_summary needs at least one picture')
+    height = max(p.shape[0] for p in pictures)
+    width = max(p.shape[1] for p in pictures)
+    blank = np.full((height, width, 3), BACKGROUND, np.uint8)
+    cells = []
+    for p in pictures:
+        cell = blank.copy()
+        cell[:p.shape[0], :p.shape[1]] = _as_rgb(p)
+        cells.append(cell)
+    rows = []
+    for start in range(0, len(cells), columns):
+        row = cells[start:start + columns]
+        row += [blank] * (columns - len(row))
+        rows.append(np.concatenate(row, 1))
+    grid = np.concatenate(rows, 0)
+    if header:
+        font = _font()
+        strip = np.full((len(header) * font.line_height + 2 * GAP, grid.shape[1], 3),
+                        BACKGROUND, np.uint8)
+        for i, line in enumerate(header):
+            strip = font.draw(strip, (GAP, GAP + i * font.line_height), line)
+        grid = np.concatenate([strip, grid], 0)
+    return grid
+
+
+def write_summary(show_dir: str, header: Sequence[str] = (), count: int = 12) -> str | None:
+    """``show_dir/summary.png``: the first ``count`` pictures painted under ``show_dir`` (by
+    file name) in a grid under ``header`` (:func:`draw_summary`); ``None`` when there are
+    none."""
+    import glob
+    import os.path as osp
+    paths = sorted(glob.glob(osp.join(show_dir, '**', '*.png'), recursive=True))
+    paths = [p for p in paths if osp.basename(p) != 'summary.png'][:count]
+    if not paths:
+        return None
+    pictures = [cv2.imread(p)[..., ::-1] for p in paths]
+    out = osp.join(show_dir, 'summary.png')
+    cv2.imwrite(out, np.ascontiguousarray(draw_summary(pictures, header)[..., ::-1]))
+    return out

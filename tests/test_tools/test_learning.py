@@ -11,9 +11,12 @@ into each image's own mean depth).
 """
 import json
 
+import cv2
 import pytest
 
 from mmgeneralist.evaluation import compare_with_trivial
+from mmgeneralist.utils.visualization import enable_visualization
+from mmgeneralist.visualization import write_summary
 
 from ..conftest import ROOT, TINY_VPD_CONFIG, tiny_overrides, train_in_process
 
@@ -38,17 +41,26 @@ def _schedule(iters, **extra):
     }
 
 
-def train_and_compare(config, sd_dir, data_root, work_dir, iters, **extra):
-    """Train ``iters`` iterations, then return ``(model, trivial)`` metrics."""
+def train_and_compare(config, sd_dir, data_root, work_dir, iters, show_dir=None, **extra):
+    """Train ``iters`` iterations, then return ``(model, trivial)`` metrics (painting the
+    test images into ``show_dir``, as ``--show-dir`` does, if given)."""
     cfg = train_in_process(config, work_dir, **tiny_overrides(sd_dir, data_root,
                                                                **_schedule(iters, **extra)))
+    if show_dir:
+        enable_visualization(cfg, show_dir)
     result = compare_with_trivial(cfg, str(work_dir / f'iter_{iters}.pth'))
     return result['model'], result['trivial']
 
 
 def test_tiny_vpd_beats_constant_predictor(tiny_sd_dir, synthetic_ade_root, tmp_path):
     model, trivial = train_and_compare(TINY_VPD_CONFIG, tiny_sd_dir, synthetic_ade_root,
-                                       tmp_path, 300)
+                                       tmp_path, 300, show_dir=str(tmp_path / 'vis'))
+    # the quick start's pictures: input | ground truth | prediction per test image, and the
+    # summary of a dozen under the metrics
+    pictures = sorted((tmp_path / 'vis').rglob('*.png'))
+    assert len(pictures) == 48 and all('ADE_val' in p.name for p in pictures)
+    summary = write_summary(str(tmp_path / 'vis'), ['mIoU ...'])
+    assert summary and cv2.imread(summary).shape[0] > 6 * 256  # 12 pictures, 2 a row
     print(f'tiny VPD mIoU {model["mIoU"]:.2f} vs constant predictor {trivial["mIoU"]:.2f}')
     assert trivial['mIoU'] < 20  # a constant scores one class's IoU / number of classes
     assert model['mIoU'] > trivial['mIoU'] + 15, (model, trivial)

@@ -10,9 +10,12 @@ import os.path as osp
 import pickle
 import time
 
+import cv2
 import numpy as np
 import pytest
 import torch
+
+from mmgeneralist.utils.visualization import enable_visualization
 
 from ..conftest import ROOT, run_tool, tiny_overrides, train_in_process
 
@@ -104,8 +107,12 @@ def test_tiny_referring_vpd_beats_trivial_masks_and_grounds(tiny_sd_dir, synthet
     preds = tmp_path / 'preds.pkl'
     cfg.load_from = str(tmp_path / f'iter_{ITERS}.pth')
     cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpResults', out_file_path=str(preds))]
+    enable_visualization(cfg, str(tmp_path / 'vis'))  # what tools/test.py --show-dir does
     runner = Runner.from_cfg(cfg)
     runner.test()
+    pictures = sorted((tmp_path / 'vis').rglob('*.png'))
+    assert len(pictures) == 48  # one per image, each expression a row over three panels
+    assert max(cv2.imread(str(p)).shape[0] for p in pictures) > 2 * 256
     with open(preds, 'rb') as f:
         results = pickle.load(f)
     n_expr = sum(len(r['gt_masks']) for r in results)

@@ -2,6 +2,9 @@
 
     python tools/analysis_tools/eval_vs_trivial.py CONFIG CHECKPOINT [--show-dir DIR] [--json F]
         [--cfg-options k=v ...]
+
+With ``--show-dir`` every test image is painted (input | ground truth | prediction, by the
+config's visualizer) and ``DIR/summary.png`` holds a dozen of them under the metric table.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from mmgeneralist.utils.checks import check_data_roots
 from mmgeneralist.utils.cli import add_common_args, parse_tool_args, report_errors
 from mmgeneralist.utils.launch import load_tool_config
 from mmgeneralist.utils.visualization import enable_visualization
+from mmgeneralist.visualization import write_summary
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -25,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--show-dir', default=None,
-                        help='also save painted predictions (image | prediction) here')
+                        help='also save painted predictions (input | ground truth | prediction) '
+                        'here, and DIR/summary.png: a dozen of them under the metric table')
     parser.add_argument('--json', default=None, help='write both results to this JSON file')
     add_common_args(parser, launcher=False)
     args = parse_tool_args(parser, argv)
@@ -49,6 +54,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
+    if args.show_dir:
+        lines = [f'{args.config}: {args.checkpoint}',
+                 'trained model: ' + ', '.join(f'{k} {v:.4g}' for k, v in model.items()),
+                 f'constant predictor ({result["trivial_name"]}): ' +
+                 ', '.join(f'{k} {trivial.get(k, float("nan")):.4g}' for k in model)]
+        summary = write_summary(args.show_dir, lines)
+        if summary:
+            print(f'summary of the painted predictions: {summary}')
+
 
 if __name__ == '__main__':
     main()

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmgeneralist.utils.benchmark import PeakMemory, count_flops, parse_variant, run_benchmark
 from mmgeneralist.utils.random_models import build_model
 
-from ..conftest import TINY_VPD_CONFIG, run_tool
+from ..conftest import TINY_VPD_CONFIG, run_tool, worker_threads
 
 
 @pytest.fixture(scope='module')
@@ -88,7 +88,8 @@ def test_command_line_prints_a_table_and_writes_json(tiny_sd_dir, tmp_path):
     proc = run_tool('tools/analysis_tools/benchmark.py', TINY_VPD_CONFIG, '--modes', 'infer',
                     'encode', '--variants', 'base', 'explicit', '--warmup', '0', '--repeat',
                     '2', '--out', str(out), '--cfg-options',
-                    f'model.backbone.pretrained={tiny_sd_dir}', env=dict(OMP_NUM_THREADS='2'))
+                    f'model.backbone.pretrained={tiny_sd_dir}',
+                    env=dict(OMP_NUM_THREADS=str(worker_threads())))
     assert '| infer | 1 | 64x64 | - | explicit |' in proc.stdout
     result = json.loads(out.read_text())
     assert result['machine']['torch'] == torch.__version__

@@ -129,7 +129,9 @@ def architecture_dirs(tmp_path_factory, tiny_sd_dir):
 def _crop_size(cfg) -> tuple[int, int]:
     """The training crop (or the fixed input size) the config states."""
     crop = cfg.get('crop_size') or cfg.get('img_scale')
-    assert crop is not None, 'configs state their crop_size (or img_scale)'
+    if crop is None and 'codec' in cfg:  # mmpose: the codec's (width, height) input size
+        crop = cfg.codec['input_size'][::-1]
+    assert crop is not None, 'configs state their crop_size (or img_scale, or mmpose codec)'
     return tuple(int(c) for c in crop)
 
 
@@ -166,7 +168,10 @@ def test_config_runs_at_its_widths(path, architecture_dirs):
         return
     strides = model.backbone.strides
     name = type(model).__name__
-    if name == 'DiffusionReferringSegmentor':  # one mask per (image, expression) pair
+    if name == 'TopdownPoseEstimator':  # one heatmap per keypoint, at the codec's size
+        w, h = cfg.codec['heatmap_size']
+        assert out.shape == (2, model.head.out_channels, h, w), out.shape
+    elif name == 'DiffusionReferringSegmentor':  # one mask per (image, expression) pair
         assert out.shape == (4, 2, size[0] // strides[0], size[1] // strides[0])
     elif type(model.decode_head).__name__ == 'VAELatentHead':  # the decoded colour map
         assert out.shape == (2, 3, *size)

@@ -11,25 +11,13 @@
 # Weights: a diffusers-format SD-2.1 folder in checkpoints/stable-diffusion-2-1.
 _base_ = [
     '../_base_/models/genpercept_sd21-dpt.py', '../_base_/models/sd_preprocessors.py',
-    'mmseg::_base_/datasets/nyu.py', '../_base_/schedules/genpercept_30k.py',
+    '../_base_/datasets/nyu_480x480.py', '../_base_/schedules/genpercept_30k.py',
     '../_base_/default_runtime.py'
 ]
 
 crop_size = (480, 480)
 model = dict(data_preprocessor=_base_.depth_data_preprocessor)
-train_pipeline = [
-    dict(type='SkipBadSamples', transforms=[  # unreadable files: logged and skipped
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
-    ]),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(
-        type='PackSegInputs',
-        meta_keys=('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'category_id')),
-]
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))  # x 2 = 16
+train_dataloader = dict(batch_size=8)  # x 2 = 16; the base's pipeline: flip and crop
 val_evaluator = dict(
     type='AffineInvariantDepthMetric', min_depth_eval=1e-3, max_depth_eval=10.0,
     crop_type='nyu_crop')

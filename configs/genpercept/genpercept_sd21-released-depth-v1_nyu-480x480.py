@@ -15,7 +15,7 @@
 # processing (768 px processing resolution, ensembles); training: see
 # genpercept_sd21-dpt_2xb8-30k_nyu-480x480.py.
 _base_ = [
-    '../_base_/models/sd_preprocessors.py', 'mmseg::_base_/datasets/nyu.py',
+    '../_base_/models/sd_preprocessors.py', '../_base_/datasets/nyu_480x480.py',
     '../_base_/schedules/genpercept_30k.py', '../_base_/default_runtime.py'
 ]
 
@@ -37,21 +37,8 @@ model = dict(
         codec=dict(type='DepthCodec')),
     test_cfg=dict(mode='whole'))
 # training (fine-tuning the released UNet) as in genpercept_sd21-dpt_2xb8-30k_nyu-480x480.py:
-# mmseg's NYU pipeline without its Albumentations step (not in our environment)
-crop_size = (480, 480)
-train_pipeline = [
-    dict(type='SkipBadSamples', transforms=[  # unreadable files: logged and skipped
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
-    ]),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(
-        type='PackSegInputs',
-        meta_keys=('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'category_id')),
-]
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))  # x 2 = 16
+# the data base's pipeline (flip and 480x480 crop)
+train_dataloader = dict(batch_size=8)  # x 2 = 16
 val_evaluator = dict(
     type='AffineInvariantDepthMetric', min_depth_eval=1e-3, max_depth_eval=10.0,
     crop_type='nyu_crop')

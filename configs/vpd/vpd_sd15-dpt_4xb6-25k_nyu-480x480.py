@@ -8,7 +8,7 @@
 # Data: NYUv2 in mmseg's layout (data/nyu/images/{train,test}, annotations/{train,test}).
 _base_ = [
     '../_base_/models/vpd_sd15-dpt.py', '../_base_/models/sd_preprocessors.py',
-    'mmseg::_base_/datasets/nyu.py', 'mmseg::_base_/schedules/schedule_25k.py',
+    '../_base_/datasets/nyu_480x480.py', 'mmseg::_base_/schedules/schedule_25k.py',
     '../_base_/default_runtime.py'
 ]
 
@@ -16,20 +16,11 @@ crop_size = (480, 480)  # padded to 512 for the UNet, as mmseg's VPD pads them
 model = dict(data_preprocessor=_base_.depth_data_preprocessor)
 
 # mmseg's NYU pipeline with its Albumentations colour jitter replaced by mmseg's own
-# PhotoMetricDistortion (albumentations is not part of our environment).
+# PhotoMetricDistortion (albumentations is not part of our environment)
 train_pipeline = [
-    dict(type='SkipBadSamples', transforms=[  # unreadable files: logged and skipped
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
-    ]),
-    dict(type='RandomDepthMix', prob=0.25),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='PhotoMetricDistortion'),
-    dict(
-        type='PackSegInputs',
-        meta_keys=('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
-                   'scale_factor', 'flip', 'flip_direction', 'category_id')),
+    _base_.load_steps,
+    dict(type='RandomDepthMix', prob=0.25), *_base_.flip_and_crop,
+    dict(type='PhotoMetricDistortion'), _base_.pack_inputs
 ]
 train_dataloader = dict(batch_size=6, dataset=dict(pipeline=train_pipeline))  # x 4 = 24
 

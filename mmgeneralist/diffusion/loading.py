@@ -76,19 +76,21 @@ def random_weights():
         _state.random = previous
 
 
-def _from_config(cls, pretrained: str, part: str):
-    """``cls`` built from ``pretrained/<part>/config.json`` with fresh weights."""
-    subfolder = SUBFOLDERS[part]
+def _from_config(cls, pretrained: str, subfolder: str | None):
+    """``cls`` built from ``pretrained/<subfolder>/config.json`` with fresh weights."""
     if hasattr(cls, 'config_class'):  # transformers
         return cls(cls.config_class.from_pretrained(pretrained, subfolder=subfolder))
     return cls.from_config(cls.load_config(pretrained, subfolder=subfolder))  # diffusers
 
 
-def _from_pretrained(cls, pretrained: str, part: str, **kwargs):
+def _from_pretrained(cls, pretrained: str, part: str, subfolder: str | None = '', **kwargs):
+    """``cls`` from ``pretrained``'s sub-folder of ``part`` (``subfolder=None``: the folder
+    itself), or fresh from its config inside :func:`random_weights`."""
+    subfolder = SUBFOLDERS[part] if subfolder == '' else subfolder
     try:
         if getattr(_state, 'random', False) and part != 'tokenizer':
-            return _from_config(cls, pretrained, part)
-        return cls.from_pretrained(pretrained, subfolder=SUBFOLDERS[part], **kwargs)
+            return _from_config(cls, pretrained, subfolder)
+        return cls.from_pretrained(pretrained, subfolder=subfolder, **kwargs)
     except OSError as err:  # offline hub id, truncated files, ...
         where = ('' if osp.isdir(pretrained) else
                  ' (no such local folder, so it was tried as a hub id)')
@@ -104,13 +106,8 @@ def load_unet(pretrained: str, folder: str | None = None):
     if folder is None:
         return _from_pretrained(UNet2DConditionModel, pretrained, 'unet')
     path = osp.expanduser(str(folder))
-    if osp.isfile(osp.join(path, 'config.json')):
-        try:
-            if getattr(_state, 'random', False):
-                return UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(path))
-            return UNet2DConditionModel.from_pretrained(path)
-        except OSError as err:
-            raise FileNotFoundError(f'Could not load the UNet folder {path!r}: {err}') from err
+    if osp.isfile(osp.join(path, 'config.json')):  # the UNet's own folder
+        return _from_pretrained(UNet2DConditionModel, path, 'unet', subfolder=None)
     if osp.isfile(osp.join(path, 'unet', 'config.json')):
         return _from_pretrained(UNet2DConditionModel, path, 'unet')
     raise FileNotFoundError(f'unet={folder!r} is neither a diffusers UNet folder (config.json '

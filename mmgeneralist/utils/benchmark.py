@@ -56,7 +56,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 MODES = ('train', 'infer', 'sample', 'backbone', 'encode')
-SWITCHES = ('bf16', 'explicit', 'nomaps', 'channels_last', 'checkpointing', 'compile', 'lora')
+SWITCHES = ('bf16', 'explicit', 'nomaps', 'channels_last', 'checkpointing', 'compile', 'lora',
+            'encode_each')
 #: dense bf16 tensor-core peaks (FLOP/s) by device name, from the vendors' data sheets;
 #: the first name contained in ``torch.cuda.get_device_name()`` wins
 PEAK_BF16 = (('H100 PCIe', 756e12), ('H100 NVL', 835e12), ('H100', 989e12), ('H200', 989e12),
@@ -252,6 +253,11 @@ def _apply_switches(model, switches: Sequence[str], mode: str) -> None:
             name: fused if isinstance(proc, CrossAttentionMapProcessor) else proc
             for name, proc in unet.attn_processors.items()})
         backbone.attn_map_levels, backbone.attn_maps = (), None
+    if 'encode_each' in switches:  # the VAE encoder once per (image, expression) pair
+        if not hasattr(model, 'reuse_latents'):
+            raise ValueError(f'the "encode_each" switch is for the referring segmentor; '
+                             f'{type(model).__name__} encodes each image once anyway')
+        model.reuse_latents = False
     if 'channels_last' in switches:
         model.to(memory_format=torch.channels_last)
     if 'checkpointing' in switches:

@@ -114,6 +114,12 @@ def synthetic_samples(model, batch: int, size: tuple[int, int]) -> list:
         meta['task'] = next(iter(model.tasks))
     if name == 'InstructionEditor':
         meta['instruction'] = 'Place a red mask on the ball.'
+    if name == 'TopdownPoseEstimator':  # mmpose: one person crop per sample
+        from mmpose.structures import PoseDataSample
+        h, w = size
+        meta.update(input_size=(w, h), input_center=(w / 2, h / 2), input_scale=(w, h),
+                    flip_indices=list(range(model.head.out_channels)))
+        return [PoseDataSample(metainfo=meta) for _ in range(batch)]
     from mmseg.structures import SegDataSample
     return [SegDataSample(metainfo=meta) for _ in range(batch)]
 
@@ -141,6 +147,8 @@ def tensor_forward(model, inputs, samples):
         feats = model.extract_feat(inputs, [s.metainfo for s in samples])
     else:
         feats = model.extract_feat(inputs)
+    if name == 'TopdownPoseEstimator':  # mmpose keeps its head as ``head``
+        return model.head.forward(feats)
     return model.decode_head.forward(feats)
 
 

@@ -462,7 +462,7 @@ def draw_depth(image: np.ndarray,
         colored[~valid] = 0
         return colored
 
-    factor = upscale_factor(image.shape[0], min_height, image.shape[1] * len(maps + [0]) // 2)
+    factor = upscale_factor(image.shape[0], min_height, image.shape[1] * (len(maps) + 1) // 2)
     panels = [_titled(upscale(image, factor), 'input')]
     if ground_truth is not None:
         panels.append(_titled(upscale(paint(maps[0]), factor), 'ground truth'))

@@ -183,6 +183,31 @@ def test_the_demo_writes_pictures_and_says_where(seg_work_dir, image_dir, tiny_s
         assert osp.isfile(osp.join(out, 'pred', name + '.png'))
 
 
+def test_the_demo_runs_on_scikit_images_sample_photos(seg_work_dir, tiny_sd_dir, tmp_path,
+                                                      capsys, monkeypatch):
+    """The walk-through of demo/README.md: the five photos (colour, grayscale, RGBA, not
+    square) written by demo/sample_photos.py, then the demo on their folder."""
+    spec = importlib.util.spec_from_file_location('sample_photos',
+                                                  osp.join(ROOT, 'demo/sample_photos.py'))
+    photos = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(photos)
+    folder = tmp_path / 'photos'
+    paths = photos.write_photos(str(folder), height=48)
+    written = {osp.basename(p)[:-4]: cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in paths}
+    assert sorted(written) == sorted(photos.PHOTOS)
+    assert written['camera'].ndim == 2 and written['logo'].shape[2] == 4
+    assert all(img.shape[0] == 48 for img in written.values())
+    assert written['chelsea'].shape[1] != 48  # the aspect ratio is kept
+
+    demo = _load_demo(monkeypatch)
+    out = str(tmp_path / 'out')
+    demo.main([str(folder), SEG_CONFIG, seg_work_dir, '--out-dir', out, '--device', 'cpu',
+               '--cfg-options', f'model.backbone.pretrained={tiny_sd_dir}'])
+    assert f'5 pictures in {osp.join(out, "vis")}' in capsys.readouterr().out
+    for name, img in written.items():
+        _picture_size_ok(osp.join(out, 'vis', name + '.png'), *img.shape[:2])
+
+
 # ------------------------------------------------------------------ depth
 
 

@@ -142,6 +142,34 @@ def test_predict_masks_at_original_size_for_odd_image(model):
     assert logits.shape == (4, 2, 32, 32)  # stride 4 of the tiny model
 
 
+def test_an_image_is_encoded_once_for_all_its_expressions(model, monkeypatch):
+    """reuse_latents: the VAE encoder runs once per image, and every output is the same as
+    when each (image, expression) pair is encoded again."""
+    model.eval()
+    samples = [_sample(['the blue box', 'the tent', 'the nearest person'], 64, 64, seed=4),
+               _sample(['the ball', 'the red ball'], 64, 64, seed=5)]
+    data = _batch(model, samples, False)
+    rows = []
+    hook = model.backbone.vae.encoder.register_forward_hook(
+        lambda module, args, out: rows.append(args[0].shape[0]))
+    outputs = {}
+    try:
+        for reuse in (True, False):
+            monkeypatch.setattr(model, 'reuse_latents', reuse)
+            rows.clear()
+            with torch.no_grad():
+                logits = model(**data, mode='tensor')
+                masks = [r.pred_instances.masks for r in model(**copy.deepcopy(data),
+                                                               mode='predict')]
+            outputs[reuse] = (rows.copy(), logits, masks)
+    finally:
+        hook.remove()
+    assert outputs[True][0] == [2, 2]  # two images, tensor mode then predict
+    assert outputs[False][0] == [5, 5]  # five (image, expression) pairs
+    assert torch.allclose(outputs[True][1], outputs[False][1], atol=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(outputs[True][2], outputs[False][2]))
+
+
 def test_predict_crops_the_padding_and_rescales(model, monkeypatch):
     """Logits are cropped to img_shape, then resized to ori_shape (a 2x-downscaled input)."""
     model.eval()

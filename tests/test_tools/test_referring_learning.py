@@ -19,7 +19,7 @@ from mmgeneralist.utils.visualization import enable_visualization
 
 from ..conftest import ROOT, run_tool, tiny_overrides, train_in_process
 
-pytestmark = pytest.mark.slow(seconds=270)  # each test, on the 2-core CI machine
+pytestmark = pytest.mark.slow(seconds=360)  # each test, one thread of the CI machine
 
 CONFIG = osp.join(ROOT, 'configs/vpd/vpd_tiny-refer_1xb8-1k_synthetic-refcoco-64x64.py')
 # The config's own schedule. Grounding needs it: with the word-level tiny tokenizer, own vs

@@ -13,7 +13,7 @@ import torch
 
 from ..conftest import ROOT, TINY_VPD_CONFIG, run_tool, tiny_cfg_options, tool_env
 
-pytestmark = pytest.mark.slow(seconds=25)  # each test, on the 2-core CI machine
+pytestmark = pytest.mark.slow(seconds=35)  # each test, one thread of the CI machine
 
 # A short run: 12 iterations of batch 4, a checkpoint every 4, validation at the end.
 SHORT = {

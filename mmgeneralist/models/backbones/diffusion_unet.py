@@ -327,7 +327,8 @@ class DiffusionUNetBackbone(BaseModule):
 
     def forward(self,
                 img: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
-                texts: Sequence[str] | None = None) -> tuple[torch.Tensor, ...]:
+                texts: Sequence[str] | None = None,
+                latent: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """Run the UNet once and return its decoder features (or the target latent).
 
         Args:
@@ -335,13 +336,19 @@ class DiffusionUNetBackbone(BaseModule):
                 ``(img, class_ids)`` for the ``'image_class'`` context (mmseg's
                 ``DepthEstimator`` passes that when ``class_embed_select`` is set).
             texts: one sentence per image, for the ``'sentence'`` context.
+            latent: ``encode_image(img)`` when the caller already has it (the referring
+                segmentor encodes an image once for all its expressions): the frozen VAE
+                encoder, the costliest part at 512 px, is skipped.
         """
         class_ids = None
         if isinstance(img, (tuple, list)):
             img, class_ids = img[:2]
         if img.shape[1] != 3:
             raise ValueError(f'expected 3-channel images, got shape {tuple(img.shape)}')
-        latent = self.encode_image(img)
+        if latent is None:
+            latent = self.encode_image(img)
+        elif latent.shape[0] != img.shape[0]:
+            raise ValueError(f'{latent.shape[0]} latents for {img.shape[0]} images')
         t = torch.full((img.shape[0], ), self.timestep, device=img.device, dtype=torch.long)
         self.features.reset()
         if self.attn_maps is not None:

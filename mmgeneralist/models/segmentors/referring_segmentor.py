@@ -2,9 +2,9 @@
 
 The referring expression is the UNet's text context (VPD, Sec. 3.4: "we simply use the
 referring expression (a single sentence) to compute the conditioning inputs"), so the
-backbone runs once per (image, expression) pair; a simple convolutional head (LAVT's, see
-:class:`~mmgeneralist.models.heads.ReferringMaskHead`) turns the features into a mask,
-trained with cross-entropy.
+UNet runs once per (image, expression) pair (the frozen VAE encoder once per image); a
+simple convolutional head (LAVT's, see :class:`~mmgeneralist.models.heads.ReferringMaskHead`)
+turns the features into a mask, trained with cross-entropy.
 
 Data come from mmdet's ``RefCocoDataset``, which groups the expressions by image: a data
 sample holds the image, ``metainfo['text']`` (one string per expression) and
@@ -75,6 +75,10 @@ class DiffusionReferringSegmentor(BaseDetector):
         inference_batch_size: at most this many (image, expression) pairs go through the
             backbone at once in ``predict`` and tensor mode (an image has several
             expressions); ``None``: all pairs of the batch at once.
+        reuse_latents: encode each image with the frozen VAE once and give its latent to
+            every expression's UNet pass (the same result: the encoder sees only the
+            image). ``False`` encodes every pair again, as VPD's released code does
+            (``refer/models_refer/model.py`` runs the whole model per sentence).
         data_preprocessor: e.g. mmdet's ``DetDataPreprocessor`` normalising to [-1, 1]
             and padding to a multiple of the backbone's total stride.
         init_cfg: mmengine initialisation config.
@@ -90,6 +94,7 @@ class DiffusionReferringSegmentor(BaseDetector):
                  neck: dict | None = None,
                  train_expression: str = 'random',
                  inference_batch_size: int | None = None,
+                 reuse_latents: bool = True,
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | list | None = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -110,13 +115,27 @@ class DiffusionReferringSegmentor(BaseDetector):
         check_feature_widths(self.backbone, self.neck, self.head, head_name='head')
         self.train_expression = train_expression
         self.inference_batch_size = inference_batch_size
+        self.reuse_latents = reuse_latents
 
-    def extract_feat(self, batch_inputs: Tensor, texts: Sequence[str]) -> tuple[Tensor, ...]:
-        """Backbone (and neck) features of images ``(B, 3, H, W)`` given one text each."""
-        feats = self.backbone(batch_inputs, texts=list(texts))
+    def extract_feat(self, batch_inputs: Tensor, texts: Sequence[str],
+                     latents: Tensor | None = None) -> tuple[Tensor, ...]:
+        """Backbone (and neck) features of images ``(B, 3, H, W)`` given one text each (and,
+        optionally, their VAE latents)."""
+        feats = self.backbone(batch_inputs, texts=list(texts), latent=latents)
         if self.neck is not None:
             feats = self.neck(feats)
         return tuple(feats)
+
+    def _pair_features(self, batch_inputs: Tensor, images: list[int], texts: list[str],
+                       latents: Tensor | None) -> tuple[Tensor, ...]:
+        """Features of the (image, expression) pairs ``images[i], texts[i]``."""
+        idx = torch.as_tensor(images, device=batch_inputs.device)
+        return self.extract_feat(batch_inputs[idx], texts,
+                                 None if latents is None else latents[idx])
+
+    def _latents(self, batch_inputs: Tensor) -> Tensor | None:
+        """Each image's VAE latent, once (``reuse_latents``), else None."""
+        return self.backbone.encode_image(batch_inputs) if self.reuse_latents else None
 
     def _pairs(self, batch_data_samples: Sequence[DetDataSample],
                training: bool) -> tuple[list[int], list[str], list[int]]:
@@ -167,8 +186,8 @@ class DiffusionReferringSegmentor(BaseDetector):
         """The head's loss on the chosen expressions (see ``train_expression``)."""
         images, texts, indices = self._pairs(batch_data_samples, training=True)
         pairs = self._pair_samples(batch_data_samples, images, texts, indices, True)
-        idx = torch.as_tensor(images, device=batch_inputs.device)
-        return self.head.loss(self.extract_feat(batch_inputs[idx], texts), pairs)
+        feats = self._pair_features(batch_inputs, images, texts, self._latents(batch_inputs))
+        return self.head.loss(feats, pairs)
 
     def predict(self,
                 batch_inputs: Tensor,
@@ -184,10 +203,10 @@ class DiffusionReferringSegmentor(BaseDetector):
         """
         images, texts, indices = self._pairs(batch_data_samples, training=False)
         pairs = self._pair_samples(batch_data_samples, images, texts, indices, False)
+        latents = self._latents(batch_inputs)
         preds = []
         for chunk in self._chunks(len(texts)):
-            idx = torch.as_tensor(images[chunk], device=batch_inputs.device)
-            feats = self.extract_feat(batch_inputs[idx], texts[chunk])
+            feats = self._pair_features(batch_inputs, images[chunk], texts[chunk], latents)
             preds.extend(self.head.predict(feats, pairs[chunk], rescale=rescale))
         for i, sample in enumerate(batch_data_samples):
             own = [p for p, owner in zip(preds, images) if owner == i]
@@ -206,8 +225,8 @@ class DiffusionReferringSegmentor(BaseDetector):
             raise ValueError('the referring segmentor needs data samples carrying the '
                              "expressions (metainfo 'text') in tensor mode as well")
         images, texts, _ = self._pairs(batch_data_samples, training=False)
-        out = []
-        for chunk in self._chunks(len(texts)):
-            idx = torch.as_tensor(images[chunk], device=batch_inputs.device)
-            out.append(self.head(self.extract_feat(batch_inputs[idx], texts[chunk])))
-        return torch.cat(out)
+        latents = self._latents(batch_inputs)
+        return torch.cat([
+            self.head(self._pair_features(batch_inputs, images[chunk], texts[chunk], latents))
+            for chunk in self._chunks(len(texts))
+        ])

@@ -67,6 +67,9 @@ def test_a_failing_variant_is_reported_and_the_others_run(tiny_vpd):
                          sizes=[(64, 64)], warmup=0, repeat=1, flops=False, log=lambda m: None)
     assert rows[0].error is None and rows[0].seconds
     assert 'backbone' in rows[1].error and not rows[1].seconds
+    rows = run_benchmark(tiny_vpd, torch.device('cpu'), ['encode_each'], modes=['infer'],
+                         sizes=[(64, 64)], warmup=0, repeat=1, flops=False, log=lambda m: None)
+    assert 'referring segmentor' in rows[0].error  # a VPD segmentor has nothing to share
 
 
 def test_peak_memory_sees_a_large_allocation():

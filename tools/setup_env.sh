@@ -84,8 +84,10 @@ else
   log "2/4 mmcv $MMCV_VERSION with ops already installed"
 fi
 
-log "3/4 OpenMMLab codebases, diffusers, transformers"
+log "3/4 OpenMMLab codebases, diffusers, transformers, DeepSpeed"
 pip_ install -q -r "$ROOT/requirements/runtime.txt" -c "$ROOT/requirements/constraints.txt"
+pip_ install -q --no-build-isolation -r "$ROOT/requirements/deepspeed.txt" \
+  -c "$ROOT/requirements/constraints.txt"
 # mmpose lists chumpy (SMPL only), which does not build with a modern pip.
 pip_ install -q --no-deps mmpose==1.3.2
 # The binary xtcocotools wheel was built against numpy 1; build it against the installed numpy.

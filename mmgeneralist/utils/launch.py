@@ -1,6 +1,7 @@
 """Config loading for the tools, and distributed launch without GPUs (torchrun + gloo)."""
 from __future__ import annotations
 
+import importlib.util
 import os.path as osp
 
 import torch
@@ -21,6 +22,7 @@ def setup_launcher(cfg) -> None:
     Raises:
         ValueError: a launcher other than ``pytorch`` (slurm, mpi) on a machine without GPUs.
     """
+    check_strategy(cfg)
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':
@@ -39,6 +41,31 @@ def setup_launcher(cfg) -> None:
     cfg.model_wrapper_cfg = wrapper
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
+
+
+def check_strategy(cfg) -> None:
+    """A ``DeepSpeedStrategy`` config needs DeepSpeed installed, at a release that mmengine
+    can import, and distributed ranks.
+
+    Raises:
+        RuntimeError: what to install or how to launch, in one sentence.
+    """
+    strategy = cfg.get('strategy') or {}
+    if strategy.get('type') != 'DeepSpeedStrategy':
+        return
+    from .sharding import DEEPSPEED_VERSION
+    try:
+        import deepspeed
+    except ImportError:
+        deepspeed = None
+    # mmengine's DeepSpeedStrategy imports the 1-bit optimizers from here
+    if deepspeed is None or importlib.util.find_spec('deepspeed.runtime.fp16.onebit') is None:
+        found = 'not installed' if deepspeed is None else f'{deepspeed.__version__} installed'
+        raise RuntimeError(f'this config trains with DeepSpeed ({found}); mmengine works with '
+                           f'pip install --no-build-isolation deepspeed=={DEEPSPEED_VERSION}')
+    if cfg.get('launcher', 'none') == 'none':
+        raise RuntimeError('DeepSpeed trains distributed ranks: start the config with '
+                           'tools/dist_train.sh CONFIG NUM_GPUS (on the CPU too)')
 
 
 def load_tool_config(config: str, cfg_options: dict | None, launcher: str,

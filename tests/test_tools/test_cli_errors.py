@@ -192,3 +192,30 @@ def test_eval_vs_trivial_missing_data_root_is_one_line(tmp_path):
     assert errors == ['error: data root(s) not found:'], proc.stderr
     assert 'generate_synthetic.py --out data/synthetic_missing' in proc.stderr
     assert 'intra-op thread (OMP_NUM_THREADS=1)' in proc.stdout + proc.stderr
+
+
+def test_deepspeed_configs_say_what_to_install_and_how_to_launch(monkeypatch):
+    import importlib.util
+
+    from mmengine.config import Config
+
+    from mmgeneralist.utils.launch import check_strategy
+    cfg = Config(dict(strategy=dict(type='DeepSpeedStrategy'), launcher='none'))
+    with pytest.raises(RuntimeError, match='tools/dist_train.sh'):
+        check_strategy(cfg)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: None if 'onebit' in name else find_spec(name, *a))
+    cfg.launcher = 'pytorch'
+    with pytest.raises(RuntimeError, match=r'installed\); mmengine works with pip install '
+                       r'--no-build-isolation deepspeed==0\.18\.9'):
+        check_strategy(cfg)
+    check_strategy(Config(dict(launcher='none')))  # other configs: nothing to check
+
+
+def test_deepspeed_clip_grad_points_at_the_strategy():
+    from mmgeneralist.utils.sharding import DiffusionDeepSpeedOptimWrapper
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match='gradient_clipping'):
+        DiffusionDeepSpeedOptimWrapper(optimizer, clip_grad=dict(max_norm=1.0))
+    assert DiffusionDeepSpeedOptimWrapper(optimizer, clip_grad=None).optimizer is optimizer

@@ -89,60 +89,56 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tiny_sd_dir, synthetic_a
     assert any(not torch.equal(first[k], a[k]) for k in a)
 
 
+def _four_sharded_iterations(base: str, port: str, tiny_sd_dir, data_root, tmp_path,
+                             extra: str = ''):
+    """Four iterations of the tiny config with ``configs/_base_/<base>`` added, over two
+    gloo ranks: (the log, the work dir, the plain model's state dict)."""
+    config = tmp_path / f'tiny_{base}'
+    config.write_text(f'_base_ = [{TINY_VPD_CONFIG!r}, '
+                      f'{osp.join(ROOT, "configs/_base_", base)!r}]\n{extra}')
+    work = tmp_path / 'work'
+    opts = tiny_cfg_options(tiny_sd_dir, data_root,
+                            **dict(SHORT, **{'train_cfg.max_iters': 4,
+                                             'train_cfg.val_interval': 100}))
+    train = run_tool('tools/dist_train.sh', str(config), '2', '--work-dir', str(work), *opts,
+                     env=dict(PORT=port, PYTHON=sys.executable))
+    from mmengine.config import Config
+
+    from mmgeneralist.utils.random_models import build_model
+    plain = build_model(Config.fromfile(TINY_VPD_CONFIG), tiny_sd_dir, random=False)
+    return train.stdout + train.stderr, work, plain.state_dict()
+
+
 def test_fsdp_trains_with_two_cpu_ranks_and_saves_a_whole_checkpoint(tiny_sd_dir,
                                                                      synthetic_ade_root,
                                                                      tmp_path):
     """configs/_base_/fsdp.py on the tiny config: mmengine's FlexibleRunner shards the model
     over two gloo ranks; the checkpoint is the plain model's state dict."""
-    config = tmp_path / 'tiny_fsdp.py'
-    config.write_text(f'_base_ = [{TINY_VPD_CONFIG!r}, '
-                      f'{osp.join(ROOT, "configs/_base_/fsdp.py")!r}]\n')
-    work = tmp_path / 'fsdp'
-    opts = tiny_cfg_options(tiny_sd_dir, synthetic_ade_root,
-                            **dict(SHORT, **{'train_cfg.max_iters': 4,
-                                             'train_cfg.val_interval': 100}))
-    train = run_tool('tools/dist_train.sh', str(config), '2', '--work-dir', str(work), *opts,
-                     env=dict(PORT='29519', PYTHON=sys.executable))
-    log = train.stdout + train.stderr
+    log, work, plain = _four_sharded_iterations('fsdp.py', '29519', tiny_sd_dir,
+                                                synthetic_ade_root, tmp_path)
     assert 'MMFullyShardedDataParallel' in log or 'FullyShardedDataParallel' in log
     assert 'Iter(train) [4/4]' in log
     saved = torch.load(work / 'iter_4.pth', map_location='cpu', weights_only=False)
-    from mmengine.config import Config
-
-    from mmgeneralist.utils.random_models import build_model
-    plain = build_model(Config.fromfile(TINY_VPD_CONFIG), tiny_sd_dir, random=False)
-    assert set(saved['state_dict']) == set(plain.state_dict())
-    assert all(saved['state_dict'][k].shape == v.shape for k, v in plain.state_dict().items())
+    assert set(saved['state_dict']) == set(plain)
+    assert all(saved['state_dict'][k].shape == v.shape for k, v in plain.items())
 
 
 def test_deepspeed_zero2_trains_with_two_cpu_ranks(tiny_sd_dir, synthetic_ade_root, tmp_path):
     """configs/_base_/deepspeed_zero2.py on the tiny config: DeepSpeed partitions gradients
     and moments over two gloo ranks, with the config's parameter groups; the checkpoint
     folder holds the whole model's state dict."""
-    config = tmp_path / 'tiny_deepspeed.py'
-    config.write_text(f'_base_ = [{TINY_VPD_CONFIG!r}, '
-                      f'{osp.join(ROOT, "configs/_base_/deepspeed_zero2.py")!r}]\n'
-                      "optim_wrapper = dict(type='DiffusionDeepSpeedOptimWrapper')\n")
-    work = tmp_path / 'deepspeed'
-    opts = tiny_cfg_options(tiny_sd_dir, synthetic_ade_root,
-                            **dict(SHORT, **{'train_cfg.max_iters': 4,
-                                             'train_cfg.val_interval': 100}))
-    train = run_tool('tools/dist_train.sh', str(config), '2', '--work-dir', str(work), *opts,
-                     env=dict(PORT='29521', PYTHON=sys.executable))
-    log = train.stdout + train.stderr
+    log, work, plain = _four_sharded_iterations(
+        'deepspeed_zero2.py', '29521', tiny_sd_dir, synthetic_ade_root, tmp_path,
+        extra="optim_wrapper = dict(type='DiffusionDeepSpeedOptimWrapper')\n")
     assert 'DeepSpeed' in log and 'Iter(train) [4/4]' in log
     assert 'backbone.unet.conv_in.weight:lr_mult=0.1' in log  # the schedule's groups
     saved = torch.load(work / 'iter_4.pth' / 'mp_rank_00_model_states.pt', map_location='cpu',
                        weights_only=False)['module']
-    from mmengine.config import Config
-
-    from mmgeneralist.utils.random_models import build_model
-    plain = build_model(Config.fromfile(TINY_VPD_CONFIG), tiny_sd_dir, random=False)
-    assert set(saved) == set(plain.state_dict())
-    assert all(saved[k].shape == v.shape for k, v in plain.state_dict().items())
+    assert set(saved) == set(plain)
+    assert all(saved[k].shape == v.shape for k, v in plain.items())
     # trained: the UNet moved away from the saved weights it started from
     unet = [k for k in saved if k.startswith('backbone.unet.') and saved[k].is_floating_point()]
-    assert any(not torch.equal(saved[k], plain.state_dict()[k]) for k in unet)
+    assert any(not torch.equal(saved[k], plain[k]) for k in unet)
 
 
 def test_dist_train_and_test_with_two_cpu_ranks(tiny_sd_dir, synthetic_ade_root, tmp_path):

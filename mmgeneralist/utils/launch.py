@@ -64,8 +64,10 @@ def check_strategy(cfg) -> None:
         raise RuntimeError(f'this config trains with DeepSpeed ({found}); mmengine works with '
                            f'pip install --no-build-isolation deepspeed=={DEEPSPEED_VERSION}')
     if cfg.get('launcher', 'none') == 'none':
-        raise RuntimeError('DeepSpeed trains distributed ranks: start the config with '
-                           'tools/dist_train.sh CONFIG NUM_GPUS (on the CPU too)')
+        raise RuntimeError('DeepSpeed runs distributed ranks: train the config with '
+                           'tools/dist_train.sh CONFIG NUM_GPUS (on the CPU too); test its '
+                           'checkpoints in the plain config, after DeepSpeed\'s '
+                           'zero_to_fp32.py in the work dir')
 
 
 def load_tool_config(config: str, cfg_options: dict | None, launcher: str,

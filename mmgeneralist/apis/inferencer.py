@@ -23,7 +23,9 @@ new method extends with one entry):
   ``pred_instances.masks`` ``(1, H, W)``;
 - ``PixelDiffusionGeneralist``: a task name per image (or its instruction); the task's
   field: ``pred_depth_map``, ``pred_sem_seg`` (and ``pred_panoptic_seg``) or ``pred_image``;
-- ``InstructionEditor``: an instruction per image; ``pred_image``, RGB 0..255.
+- ``InstructionEditor``: an instruction per image; ``pred_image``, RGB 0..255, and for a
+  keypoint, segmentation or referring instruction ``read_back``: the instructed keypoints
+  and masks read back out of the edit by the model's colour decoders.
 
 Inputs: an image path, a folder (its images, sorted by name), an ``np.ndarray`` or a list
 of these. Arrays follow OpenMMLab's convention, **BGR** channel order (what
@@ -55,6 +57,7 @@ from torch import nn
 
 from ..visualization.drawing import (
     draw_depth,
+    draw_edit,
     draw_image_pair,
     draw_mask,
     draw_segmentation,
@@ -261,6 +264,10 @@ class ModelKind:
         return {} if self.text_key is None else {self.text_key: text}
 
     # -- results
+    def finish(self, model: nn.Module, rgb: np.ndarray, sample) -> None:
+        """Complete a prediction with what it needs the input for (``rgb``, the input's RGB
+        at its size); nothing by default."""
+
     def draw(self, inferencer: DiffusionInferencer, rgb: np.ndarray, sample) -> np.ndarray:
         raise NotImplementedError
 
@@ -422,7 +429,9 @@ class GeneralistKind(ModelKind):
 
 class EditorKind(ModelKind):
     """``InstructionEditor`` (InstructDiffusion): a free instruction per image (e.g. "Make
-    the image brighter."); the edited image in ``pred_image``, at the input's size. The test
+    the image brighter."); the edited image in ``pred_image``, at the input's size, and for
+    an instruction in the form of a keypoint or mask template, ``read_back`` (see
+    :meth:`finish`). The test
     pipeline is the config's enhancement data set's (or the first one's), without its
     target and instruction steps; a top-down keypoint pipeline (crops around boxes) is
     replaced by a resize of the whole image to its crop size."""
@@ -434,6 +443,17 @@ class EditorKind(ModelKind):
     def matches(self, model):
         from ..models.editors.instruction_editor import InstructionEditor
         return isinstance(model, InstructionEditor)
+
+    def check_text(self, model, text, where):
+        """An instruction, refused before any sampling when it asks for a colour that the
+        decoders do not know."""
+        from ..datasets.instructions import parse_instruction
+        text = super().check_text(model, text, where)
+        try:
+            parse_instruction(text)
+        except ValueError as err:
+            raise ValueError(f'{where}: {err}') from None
+        return text
 
     def pipelines(self, cfg, scope):
         dataset = cfg.test_dataloader.dataset
@@ -454,9 +474,40 @@ class EditorKind(ModelKind):
             scope = 'mmseg'
         return {None: build_test_pipeline(pipeline, scope, _is_instruction_step)}
 
+    def finish(self, model, rgb, sample):
+        """Read the instructed keypoints and masks back out of the edit, with the model's
+        own colour decoders, when the instruction is a keypoint, segmentation or referring
+        one (:func:`~mmgeneralist.datasets.instructions.parse_instruction`):
+        ``sample.read_back``, one dict per instructed colour: the instruction's ``task``,
+        ``color``, ``object`` (and ``part``), and ``keypoint`` ``(x, y)`` with its
+        ``score`` in [0, 1], or ``mask`` ``(H, W)`` bool. A free-form edit reads nothing."""
+        from ..datasets.instructions import parse_instruction
+        asked = parse_instruction(sample.metainfo.get('instruction') or '')
+        if not asked:
+            return
+        edited = torch.from_numpy(_image(sample)).permute(2, 0, 1).float()
+        source = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float()
+        points = [a for a in asked if a['task'] == 'keypoint']
+        if points:
+            found, scores = model.keypoint_codec.read(edited, source,
+                                                      [a['color'] for a in points])
+            for a, xy, score in zip(points, found.tolist(), scores.tolist()):
+                a.update(keypoint=tuple(xy), score=float(score))
+        for a in asked:
+            if a['task'] != 'keypoint':
+                a['mask'] = model.mask_codec.read(edited, source, a['color']).cpu().numpy()
+        sample.read_back = asked
+
     def draw(self, inferencer, rgb, sample):
-        return draw_image_pair(rgb, _image(sample), sample.metainfo.get('instruction'),
-                               title='edited')
+        asked = sample.get('read_back')
+        if not asked:
+            return draw_image_pair(rgb, _image(sample), sample.metainfo.get('instruction'),
+                                   title='edited')
+        from ..codecs.palette import color_of
+        masks = [(a['mask'], color_of(a['color']), a['object']) for a in asked if 'mask' in a]
+        points = [(a['keypoint'], color_of(a['color']), a['part'], a['score'])
+                  for a in asked if 'keypoint' in a]
+        return draw_edit(rgb, _image(sample), sample.metainfo.get('instruction'), masks, points)
 
     def save_prediction(self, inferencer, sample, stem):
         path = stem + '.png'
@@ -843,6 +894,7 @@ class DiffusionInferencer(BaseInferencer):
             for data, indices, images in self.preprocess(items, batch_size, texts=texts):
                 preds = self.forward(data)
                 for i, pred, bgr in zip(indices, preds, images):
+                    self.kind.finish(self.model, bgr[..., ::-1], pred)
                     results[i] = pred
                     if out_dir:
                         self.written += self._write(pred, bgr, stems[i], out_dir, save_pred)

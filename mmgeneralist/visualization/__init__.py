@@ -9,6 +9,7 @@ from .drawing import (
     default_palette,
     depth_colormap,
     draw_depth,
+    draw_edit,
     draw_image_pair,
     draw_mask,
     draw_segmentation,
@@ -20,6 +21,7 @@ from .visualizers import ReadableSegVisualizer, ReferringVisualizer
 
 __all__ = [
     'draw_segmentation', 'draw_summary', 'draw_depth', 'draw_mask', 'draw_image_pair',
+    'draw_edit',
     'default_palette', 'depth_colormap', 'upscale', 'ReadableSegVisualizer',
     'ReferringVisualizer', 'write_summary'
 ]

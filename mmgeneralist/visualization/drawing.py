@@ -476,6 +476,18 @@ def draw_depth(image: np.ndarray,
 # ---------------------------------------------------------------------------- masks
 
 
+def _overlay(big: np.ndarray, big_mask: np.ndarray, rgb: Sequence[int],
+             alpha: float) -> np.ndarray:
+    """``big`` with ``big_mask`` filled in ``rgb`` at opacity ``alpha`` and outlined."""
+    out = big.copy()
+    fill = np.asarray(rgb, np.float64)
+    out[big_mask] = (alpha * fill + (1 - alpha) * big[big_mask]).round().astype(np.uint8)
+    contours, _ = cv2.findContours(big_mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(out, contours, -1, tuple(int(c) for c in rgb), 2)
+    return out
+
+
 def draw_mask(image: np.ndarray,
               mask: np.ndarray,
               text: str | None = None,
@@ -511,14 +523,7 @@ def draw_mask(image: np.ndarray,
     big = upscale(image, factor)
 
     def overlay(m, rgb):
-        big_mask = upscale(m, factor)
-        out = big.copy()
-        fill = np.asarray(rgb, np.float64)
-        out[big_mask] = (alpha * fill + (1 - alpha) * big[big_mask]).round().astype(np.uint8)
-        contours, _ = cv2.findContours(big_mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(out, contours, -1, tuple(int(c) for c in rgb), 2)
-        return out
+        return _overlay(big, upscale(m, factor), rgb, alpha)
 
     panels = [_titled(big, 'input')]
     if ground_truth is not None:
@@ -547,15 +552,69 @@ def draw_image_pair(image: np.ndarray,
         min_height: small images are enlarged (nearest neighbour) to at least this height.
         title: the output panel's title.
     """
+    _, _, panels = _pair_panels(image, output, min_height, title, 2)
+    picture = _hstack(panels)
+    if text is not None:
+        picture = _caption_above(picture, f'"{text}"')
+    return picture
+
+
+def _pair_panels(image: np.ndarray, output: np.ndarray, min_height: int, title: str,
+                 count: int) -> tuple[int, np.ndarray, list[np.ndarray]]:
+    """``(factor, the enlarged input, [input panel, output panel])`` of a picture that will
+    have ``count`` panels side by side."""
     image = _as_rgb(image)
     output = np.asarray(output)
     if output.ndim == 3 and output.shape[0] == 3 and output.shape[2] != 3:
         output = output.transpose(1, 2, 0)
     output = _as_rgb(np.clip(np.asarray(output, np.float64).round(), 0, 255).astype(np.uint8))
     _check_same_size(image, output, 'output image')
-    factor = upscale_factor(image.shape[0], min_height, image.shape[1])
-    picture = _hstack([_titled(upscale(image, factor), 'input'),
-                       _titled(upscale(output, factor), title)])
+    factor = upscale_factor(image.shape[0], min_height, image.shape[1] * count // 2)
+    big = upscale(image, factor)
+    return factor, big, [_titled(big, 'input'), _titled(upscale(output, factor), title)]
+
+
+def draw_edit(image: np.ndarray,
+              edited: np.ndarray,
+              text: str | None = None,
+              masks: Sequence[tuple[np.ndarray, Sequence[int], str]] = (),
+              keypoints: Sequence[tuple[Sequence[float], Sequence[int], str, float]] = (),
+              min_height: int = 256) -> np.ndarray:
+    """Input | edited | read back, the instruction above: what the colour decoders found in
+    the edit, drawn on the input, with a legend.
+
+    Args:
+        image: the input, RGB ``(H, W, 3)`` uint8 (or grayscale ``(H, W)``).
+        edited: the edited image, RGB, the input's size.
+        text: the instruction; ``None``: none.
+        masks: ``(mask, RGB colour, label)`` per instructed mask: ``(H, W)`` bool, filled
+            in its colour at half opacity.
+        keypoints: ``((x, y), RGB colour, label, score)`` per instructed keypoint, in input
+            pixels: a ring in its colour; a score of 0 (the colour was not found) is listed
+            in the legend but not drawn.
+        min_height: small images are enlarged (nearest neighbour) to at least this height.
+    """
+    factor, big, panels = _pair_panels(image, edited, min_height, 'edited', 3)
+    read = big
+    entries = []
+    for mask, color, label in masks:
+        mask = np.asarray(mask, bool)
+        _check_same_size(big[::factor, ::factor], mask, 'mask')
+        read = _overlay(read, upscale(mask, factor), color, 0.5)
+        entries.append((f'{label} ({_percent(float(mask.mean()))})', color))
+    read = read.copy()
+    ring = max(4, 2 * factor)
+    for (x, y), color, label, score in keypoints:
+        entries.append((f'{label} {score:.2f}' if score > 0 else f'{label}: not found', color))
+        if score <= 0:
+            continue
+        centre = (int(round((x + 0.5) * factor)), int(round((y + 0.5) * factor)))
+        cv2.circle(read, centre, ring + 1, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.circle(read, centre, ring, tuple(int(c) for c in color), 2, cv2.LINE_AA)
+    panels.append(_titled(read, 'read back'))
+    if entries:
+        panels.append(_legend(entries, panels[0].shape[0]))
+    picture = _hstack(panels)
     if text is not None:
         picture = _caption_above(picture, f'"{text}"')
     return picture

@@ -283,6 +283,47 @@ def test_the_editor_edits_by_instruction(tiny_sd_dir, tmp_path):
         editor(_scene(32, 32))
 
 
+def test_the_editor_reads_instructed_keypoints_and_masks_back(tiny_sd_dir, tmp_path):
+    """An edit as a perfect model makes it (two circles and a mask, drawn by the model's
+    own codecs) is read back at the instructed places; the picture adds a third panel."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    editor = _build(EDITOR_CONFIG, tiny_sd_dir, key='model.pretrained')
+    rgb = np.ascontiguousarray(_scene(61, 47)[..., ::-1])
+    source = torch.from_numpy(rgb).permute(2, 0, 1).float()
+    mask = np.zeros((61, 47), bool)
+    mask[5:25, 20:40] = True
+    edited = editor.model.keypoint_codec.render(source, [[10.0, 20.0], [30.0, 45.0]],
+                                                ['red', 'blue'])
+    edited = editor.model.mask_codec.render(edited, mask, 'green')
+    text = ('Put a red circle on the nose of the person. Use blue to circle the left eye of '
+            'the person. Place a green mask on the ball.')
+    sample = SegDataSample(metainfo=dict(instruction=text))
+    sample.pred_image = PixelData(data=edited)
+    editor.kind.finish(editor.model, rgb, sample)
+    nose, eye, ball = sample.read_back
+    assert (nose['task'], nose['part'], eye['part']) == ('keypoint', 'nose', 'left eye')
+    assert np.allclose(nose['keypoint'], (10, 20), atol=0.5) and nose['score'] > 0.5
+    assert np.allclose(eye['keypoint'], (30, 45), atol=0.5) and eye['score'] > 0.5
+    assert ball['task'] == 'segmentation' and ball['object'] == 'ball'
+    iou = (ball['mask'] & mask).sum() / (ball['mask'] | mask).sum()
+    assert iou > 0.9, iou
+    picture = editor.kind.draw(editor, rgb, sample)
+    factor = math.ceil(MIN_HEIGHT / 61)
+    assert picture.shape[1] > 3 * factor * 47  # input | edited | read back, and a legend
+
+    # through the call: a free-form edit reads nothing back, an instructed one its colours
+    plain, asked = editor([_scene(61, 47)] * 2, texts=['Make the image brighter.', text],
+                          out_dir=str(tmp_path))
+    assert plain.get('read_back') is None
+    assert [a['color'] for a in asked.read_back] == ['red', 'blue', 'green']
+    assert asked.read_back[2]['mask'].shape == (61, 47)
+    assert all(0 <= a['score'] <= 1 for a in asked.read_back[:2])
+    assert cv2.imread(osp.join(tmp_path, 'vis', '000001.png')).shape[1] > picture.shape[1] // 2
+    with pytest.raises(ValueError, match='not in the palette: use one of .*red'):
+        editor(_scene(32, 32), texts='Place a teal mask on the ball.')
+
+
 # ------------------------------------------------------------------ construction errors
 
 

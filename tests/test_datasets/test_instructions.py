@@ -477,3 +477,24 @@ def test_circle_radius_follows_the_person_box_after_the_affine():
     results = KeypointInstruction(radius_ratio=0.1, parts=['nose'], colors=['red'])(results)
     red = (results['target_img'] == (0, 0, 255)).all(-1)
     np.testing.assert_array_equal(red, (xx - 30) ** 2 + (yy - 30) ** 2 <= 6.4 ** 2)
+
+
+def test_parse_instruction_reads_every_filled_template_back():
+    from mmgeneralist.datasets.instructions import fill, load_templates, parse_instruction
+    values = dict(color='orange', part='left shoulder', object='man in the red coat')
+    for task in ('keypoint', 'segmentation', 'referring'):
+        for template in load_templates(task):
+            (parsed, ) = parse_instruction(fill(template, **values))
+            assert parsed['color'] == 'orange', template
+            assert parsed['object'].removeprefix('the ') == values['object'], template
+            if task == 'keypoint':
+                assert parsed == dict(task='keypoint', **values), template
+            else:  # a segmentation and a referring template may read the same
+                assert parsed['task'] in ('segmentation', 'referring'), template
+    joined = ' '.join(fill(t, color=c, part=p, object='person') for t, c, p in zip(
+        load_templates('keypoint'), ('red', 'blue'), ('nose', 'left eye')))
+    assert [(a['color'], a['part']) for a in parse_instruction(joined)] == [
+        ('red', 'nose'), ('blue', 'left eye')]
+    assert parse_instruction('Make the image brighter.') == []  # not read back
+    with pytest.raises(ValueError, match='teal.*not in the palette: use one of red'):
+        parse_instruction('Place a teal mask on the ball.')

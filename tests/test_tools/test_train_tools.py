@@ -123,6 +123,7 @@ def test_fsdp_trains_with_two_cpu_ranks_and_saves_a_whole_checkpoint(tiny_sd_dir
     assert all(saved['state_dict'][k].shape == v.shape for k, v in plain.items())
 
 
+@pytest.mark.slow(seconds=105)  # DeepSpeed's first use builds a C++ op
 def test_deepspeed_zero2_trains_with_two_cpu_ranks(tiny_sd_dir, synthetic_ade_root, tmp_path):
     """configs/_base_/deepspeed_zero2.py on the tiny config: DeepSpeed partitions gradients
     and moments over two gloo ranks, with the config's parameter groups; the checkpoint

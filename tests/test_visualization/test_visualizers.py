@@ -98,3 +98,23 @@ def test_summary_grid(tmp_path):
     assert grid.shape[1] == 100 and grid.shape[0] > 3 * 30  # 3 rows and the header
     with pytest.raises(ValueError, match='at least one picture'):
         draw_summary([])
+
+
+def test_edit_picture_marks_found_keypoints_and_lists_missing_ones():
+    from mmgeneralist.visualization import draw_edit, draw_image_pair
+    image = np.full((40, 60, 3), 128, np.uint8)
+    edited = image.copy()
+    mask = np.zeros((40, 60), bool)
+    mask[:10, :10] = True
+    pair = draw_image_pair(image, edited, 'Make it brighter.')
+    found = draw_edit(image, edited, 'instr', masks=[(mask, (0, 255, 0), 'ball')],
+                      keypoints=[((30.0, 20.0), (255, 0, 0), 'nose', 0.9)])
+    missing = draw_edit(image, edited, 'instr', masks=[(mask, (0, 255, 0), 'ball')],
+                        keypoints=[((30.0, 20.0), (255, 0, 0), 'nose', 0.0)])
+    assert found.shape[1] > pair.shape[1] * 3 // 2  # a third panel and a legend
+    # the ring is drawn in the keypoint's colour only when it was found
+    red = (found[..., 0] > 200) & (found[..., 1] < 60) & (found[..., 2] < 60)
+    red_missing = (missing[..., 0] > 200) & (missing[..., 1] < 60) & (missing[..., 2] < 60)
+    assert red.sum() > red_missing.sum() + 50
+    with pytest.raises(ValueError, match='mask is 3x3'):
+        draw_edit(image, edited, masks=[(np.ones((3, 3), bool), (0, 255, 0), 'x')])

@@ -36,7 +36,7 @@ import re
 import string
 
 __all__ = ['TASK_PLACEHOLDERS', 'TEMPLATE_DIR', 'check_template', 'load_templates', 'fill',
-           'template_fields']
+           'parse_instruction', 'template_fields']
 
 #: The folder of the packaged template files.
 TEMPLATE_DIR: str = osp.join(osp.dirname(osp.abspath(__file__)), 'templates')
@@ -186,3 +186,70 @@ def fill(template: str, **values) -> str:
     if not text:
         raise ValueError(f'template {template!r} gives an empty instruction')
     return text
+
+
+#: the tasks whose edits are read back by a colour decoder, in the order they are tried
+DECODED_TASKS = ('keypoint', 'segmentation', 'referring')
+#: one sentence of a joined instruction (the keypoint transform joins one per keypoint)
+_SENTENCE = re.compile(r'(?<=[.!?])\s+')
+
+
+@functools.cache
+def _template_patterns(directory: str, colors: tuple[str, ...] | None
+                       ) -> tuple[tuple[str, re.Pattern], ...]:
+    """Each template of :data:`DECODED_TASKS` as a regular expression with one named group
+    per placeholder (an "a" before a placeholder also matches "an"). ``{color}`` matches
+    one of ``colors`` (so that "... of the man in the red coat in orange." splits at the
+    colour), or any text when ``colors`` is None."""
+    color = '|'.join(map(re.escape, colors)) if colors else '.+?'
+    patterns = []
+    for task in DECODED_TASKS:
+        for template in _load(task, directory):
+            regex = ''
+            for literal, name, _, _ in string.Formatter().parse(template):
+                if name is not None and _ARTICLE.search(literal):
+                    regex += re.escape(literal[:-2]) + literal[-2] + 'n? '
+                else:
+                    regex += re.escape(literal)
+                if name is not None:
+                    regex += f'(?P<{name}>{color if name == "color" else ".+?"})'
+            patterns.append((task, re.compile(regex, re.IGNORECASE)))
+    return tuple(patterns)
+
+
+def parse_instruction(text: str, directory: str | None = None) -> list[dict[str, str]]:
+    """What a filled keypoint, segmentation or referring template asks for.
+
+    The inverse of :func:`fill` for the tasks whose edits a colour decoder reads back: each
+    sentence of ``text`` that matches one of their templates gives a dict of ``task`` and the
+    placeholders' values (``color``, ``object`` and, for keypoints, ``part``). Sentences
+    that match no template (a free-form edit, "Make the image brighter.") give nothing.
+
+    Example:
+        >>> parse_instruction('Put a red circle on the nose of the man. '
+        ...                   'Use blue to circle the left eye of the man.')
+        [{'task': 'keypoint', 'color': 'red', 'part': 'nose', 'object': 'man'},
+         {'task': 'keypoint', 'color': 'blue', 'part': 'left eye', 'object': 'man'}]
+
+    Raises:
+        ValueError: a matched sentence names a colour outside the palette (the message
+            lists the known colours).
+    """
+    from ...codecs.palette import PALETTE
+    directory = osp.abspath(directory or TEMPLATE_DIR)
+    known, loose = (_template_patterns(directory, tuple(PALETTE)),
+                    _template_patterns(directory, None))
+    found = []
+    for sentence in _SENTENCE.split(' '.join(str(text).split())):
+        match = next(((task, m) for task, p in known if (m := p.fullmatch(sentence))), None)
+        if match is None:
+            other = next((m for _, p in loose if (m := p.fullmatch(sentence))), None)
+            if other is not None:  # a template's form, with a colour the decoders lack
+                raise ValueError(f'"{sentence}" asks for the colour {other["color"]!r}, which '
+                                 f'is not in the palette: use one of {", ".join(PALETTE)}')
+            continue
+        task, m = match
+        values = {k: v.strip() for k, v in m.groupdict().items()}
+        values['color'] = values['color'].lower()
+        found.append(dict(task=task, **values))
+    return found

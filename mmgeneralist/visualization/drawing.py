@@ -144,6 +144,16 @@ def _check_same_size(image: np.ndarray, pred: np.ndarray, what: str) -> None:
                          f'is {image.shape[1]}x{image.shape[0]}: predict at the image size')
 
 
+def _plane(values, image: np.ndarray, what: str, dtype) -> np.ndarray:
+    """``(H, W)`` values (a label map, depth, a mask) of ``image``'s size, as ``dtype``;
+    ``(1, H, W)`` is accepted."""
+    values = np.asarray(values)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    _check_same_size(image, values, what)
+    return values.astype(dtype)
+
+
 #: enlarging stops before a panel gets wider than this (a thin strip stays a strip)
 MAX_PANEL_WIDTH = 2048
 
@@ -238,15 +248,6 @@ def _percent(share: float) -> str:
 # ---------------------------------------------------------------------------- segmentation
 
 
-def _label_map(labels, image: np.ndarray, what: str) -> np.ndarray:
-    """``(H, W)`` int64 labels of ``image``'s size (``(1, H, W)`` accepted)."""
-    labels = np.asarray(labels)
-    if labels.ndim == 3 and labels.shape[0] == 1:
-        labels = labels[0]
-    _check_same_size(image, labels, what)
-    return labels.astype(np.int64)
-
-
 def _legend(entries: Sequence[tuple[str, Sequence[int]]], height: int) -> np.ndarray:
     """A white panel listing ``(text, colour)`` rows (a swatch and the text), in as many
     columns as ``height`` needs."""
@@ -300,12 +301,12 @@ def draw_segmentation(image: np.ndarray,
         prediction).
     """
     image = _as_rgb(image)
-    labels = _label_map(labels, image, 'label map')
+    labels = _plane(labels, image, 'label map', np.int64)
     valid = (labels != ignore_index) & (labels >= 0)
     present, counts = np.unique(labels[valid], return_counts=True)
     gt = None
     if ground_truth is not None:
-        gt = _label_map(ground_truth, image, 'ground-truth label map')
+        gt = _plane(ground_truth, image, 'ground-truth label map', np.int64)
         gt_present = np.unique(gt[(gt != ignore_index) & (gt >= 0)])
         extra = np.setdiff1d(gt_present, present)
         present = np.concatenate([present, extra])
@@ -437,16 +438,10 @@ def draw_depth(image: np.ndarray,
         values), side by side, same height.
     """
     image = _as_rgb(image)
-    depth = np.asarray(depth, dtype=np.float64)
-    if depth.ndim == 3 and depth.shape[0] == 1:
-        depth = depth[0]
-    _check_same_size(image, depth, 'depth map')
+    depth = _plane(depth, image, 'depth map', np.float64)
     maps = [depth]
     if ground_truth is not None:
-        gt = np.asarray(ground_truth, dtype=np.float64)
-        gt = gt[0] if gt.ndim == 3 and gt.shape[0] == 1 else gt
-        _check_same_size(image, gt, 'ground-truth depth map')
-        maps.insert(0, gt)
+        maps.insert(0, _plane(ground_truth, image, 'ground-truth depth map', np.float64))
     valid_all = np.concatenate([(np.isfinite(d) & (d > 0)).ravel() for d in maps])
     values = np.concatenate([d.ravel() for d in maps])[valid_all]
     lo = float(values.min()) if values.size else 0.0
@@ -510,14 +505,7 @@ def draw_mask(image: np.ndarray,
         RGB uint8: the expression in quotes, then input, [true mask,] overlay side by side.
     """
     image = _as_rgb(image)
-
-    def as_mask(m, what):
-        m = np.asarray(m)
-        m = m[0] if m.ndim == 3 and m.shape[0] == 1 else m
-        _check_same_size(image, m, what)
-        return m.astype(bool)
-
-    mask = as_mask(mask, 'mask')
+    mask = _plane(mask, image, 'mask', bool)
     factor = upscale_factor(image.shape[0], min_height,
                             image.shape[1] * (3 if ground_truth is not None else 2) // 2)
     big = upscale(image, factor)
@@ -527,7 +515,7 @@ def draw_mask(image: np.ndarray,
 
     panels = [_titled(big, 'input')]
     if ground_truth is not None:
-        gt = as_mask(ground_truth, 'true mask')
+        gt = _plane(ground_truth, image, 'true mask', bool)
         panels.append(_titled(overlay(gt, (40, 200, 40)),
                               f'true mask ({_percent(float(gt.mean()))})'))
     share = _percent(float(mask.mean()))
@@ -594,15 +582,14 @@ def draw_edit(image: np.ndarray,
             in the legend but not drawn.
         min_height: small images are enlarged (nearest neighbour) to at least this height.
     """
+    image = _as_rgb(image)
     factor, big, panels = _pair_panels(image, edited, min_height, 'edited', 3)
-    read = big
+    read = big.copy()
     entries = []
     for mask, color, label in masks:
-        mask = np.asarray(mask, bool)
-        _check_same_size(big[::factor, ::factor], mask, 'mask')
+        mask = _plane(mask, image, 'mask', bool)
         read = _overlay(read, upscale(mask, factor), color, 0.5)
         entries.append((f'{label} ({_percent(float(mask.mean()))})', color))
-    read = read.copy()
     ring = max(4, 2 * factor)
     for (x, y), color, label, score in keypoints:
         entries.append((f'{label} {score:.2f}' if score > 0 else f'{label}: not found', color))

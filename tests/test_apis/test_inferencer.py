@@ -187,10 +187,7 @@ def test_the_demo_runs_on_scikit_images_sample_photos(seg_work_dir, tiny_sd_dir,
                                                       capsys, monkeypatch):
     """The walk-through of demo/README.md: the five photos (colour, grayscale, RGBA, not
     square) written by demo/sample_photos.py, then the demo on their folder."""
-    spec = importlib.util.spec_from_file_location('sample_photos',
-                                                  osp.join(ROOT, 'demo/sample_photos.py'))
-    photos = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(photos)
+    photos = _demo_script('sample_photos')
     folder = tmp_path / 'photos'
     paths = photos.write_photos(str(folder), height=48)
     written = {osp.basename(p)[:-4]: cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in paths}
@@ -339,15 +336,19 @@ def test_a_missing_checkpoint_is_named(tmp_path):
         DiffusionInferencer(SEG_CONFIG, missing, device='cpu')
 
 
+def _demo_script(name: str):
+    """``demo/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, f'demo/{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _load_demo(monkeypatch):
     """demo/image_demo.py as a module (its ``main`` takes ``argv``)."""
     monkeypatch.delenv('MMGEN_TRACEBACK', raising=False)
     monkeypatch.setenv('OMP_NUM_THREADS', str(torch.get_num_threads()))
-    spec = importlib.util.spec_from_file_location('image_demo',
-                                                  osp.join(ROOT, 'demo/image_demo.py'))
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    return demo
+    return _demo_script('image_demo')
 
 
 def test_the_demo_reports_a_missing_checkpoint_in_one_line(tmp_path, capsys, monkeypatch):

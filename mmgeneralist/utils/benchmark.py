@@ -25,7 +25,9 @@ Variants are ``+``-joined switches (``'base'`` is none of them):
     ``checkpointing``: the UNet's activation checkpointing (diffusers');
     ``compile``: ``torch.compile`` of the UNet;
     ``lora``: rank-8 LoRA adapters instead of the UNet's weights (the model's own
-        ``lora_train_also`` parts stay trainable; :mod:`mmgeneralist.diffusion.lora`).
+        ``lora_train_also`` parts stay trainable; :mod:`mmgeneralist.diffusion.lora`);
+    ``vae_bf16``: the frozen VAE encoder's weights and its run in bfloat16, the rest in
+        float32 (a diffusion backbone's ``vae_dtype='bfloat16'``; VPD and GenPercept).
 
 In the ``train`` mode a row also holds the trainable parameters and the bytes of the
 optimizer's state after the steps.
@@ -57,7 +59,7 @@ import torch
 
 MODES = ('train', 'infer', 'sample', 'backbone', 'encode')
 SWITCHES = ('bf16', 'explicit', 'nomaps', 'channels_last', 'checkpointing', 'compile', 'lora',
-            'encode_each')
+            'encode_each', 'vae_bf16')
 #: dense bf16 tensor-core peaks (FLOP/s) by device name, from the vendors' data sheets;
 #: the first name contained in ``torch.cuda.get_device_name()`` wins
 PEAK_BF16 = (('H100 PCIe', 756e12), ('H100 NVL', 835e12), ('H100', 989e12), ('H200', 989e12),
@@ -258,6 +260,13 @@ def _apply_switches(model, switches: Sequence[str], mode: str) -> None:
             raise ValueError(f'the "encode_each" switch is for the referring segmentor; '
                              f'{type(model).__name__} encodes each image once anyway')
         model.reuse_latents = False
+    if 'vae_bf16' in switches:
+        backbone = getattr(model, 'backbone', None)
+        if not hasattr(backbone, 'encode_image'):
+            raise ValueError(f'the "vae_bf16" switch is for models with a diffusion backbone '
+                             f'(VPD, GenPercept: its vae_dtype option); {type(model).__name__} '
+                             'has none')
+        torch.nn.Module.to(backbone.vae, torch.bfloat16)  # as vae_dtype does
     if 'channels_last' in switches:
         model.to(memory_format=torch.channels_last)
     if 'checkpointing' in switches:
@@ -295,7 +304,7 @@ def _step(model, mode: str, inputs, samples, steps: int | None) -> Callable[[], 
                                                      None)
         if vae is None:
             raise ValueError(f'{name} has no VAE encoder')
-        return lambda: vae.encode(inputs).latent_dist.mode()
+        return lambda: vae.encode(inputs.to(vae.dtype)).latent_dist.mode()
     if mode == 'sample':
         if name == 'PixelDiffusionGeneralist':
             task = model._task(samples[0])

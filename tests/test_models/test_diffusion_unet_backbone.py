@@ -117,3 +117,26 @@ def test_bf16_autocast_and_gradient_checkpointing_run(tiny_sd_dir):
     assert fast.unet.up_blocks[0].resnets[0].conv1.weight.grad is not None
     with pytest.raises(ValueError, match='not a torch dtype'):
         DiffusionUNetBackbone(tiny_sd_dir, class_names=['a'], autocast_dtype='bf17')
+
+
+def test_vae_encoder_in_bf16(tiny_sd_dir, tmp_path):
+    """``vae_dtype``: the frozen encoder's weights and its run in bf16, the UNet and its
+    latent in float32; the latent close to float32's; the checkpoint loads back."""
+    torch.manual_seed(0)
+    img = torch.rand(2, 3, 64, 64) * 2 - 1
+    plain = DiffusionUNetBackbone(tiny_sd_dir, class_names=['box', 'ball'])
+    half = DiffusionUNetBackbone(tiny_sd_dir, class_names=['box', 'ball'], vae_dtype='bfloat16')
+    assert {p.dtype for p in half.vae.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in half.unet.parameters()} == {torch.float32}
+    ran = []
+    half.vae.encoder.conv_in.register_forward_hook(lambda m, a, out: ran.append(out.dtype))
+    z, z32 = half.encode_image(img), plain.encode_image(img)
+    assert ran == [torch.bfloat16] and z.dtype == torch.float32
+    assert (z - z32).norm() / z32.norm() < 0.02  # bf16 keeps about 3 significant digits
+    out = half(img)
+    assert all(f.dtype == torch.float32 for f in out)
+    sum(f.mean() for f in out).backward()  # the UNet trains as before
+    torch.save(half.state_dict(), tmp_path / 'half.pth')
+    plain.load_state_dict(torch.load(tmp_path / 'half.pth'))  # bf16 weights into fp32 ones
+    with pytest.raises(ValueError, match='vae_dtype=.*not a torch dtype'):
+        DiffusionUNetBackbone(tiny_sd_dir, class_names=['a'], vae_dtype='half16')

@@ -21,15 +21,17 @@ def test_variants_share_weights_and_inputs(tiny_vpd):
     """Explicit attention reproduces SDPA's output; dropping the maps leaves the features'
     own channels unchanged; FLOPs are counted once, for the baseline."""
     before = {k: v.clone() for k, v in tiny_vpd.state_dict().items()}
-    rows = run_benchmark(tiny_vpd, torch.device('cpu'), ['base', 'explicit', 'nomaps', 'bf16'],
-                         modes=['backbone'], sizes=[(64, 64)], batch_sizes=[2], warmup=0,
-                         repeat=1, log=lambda m: None)
-    assert [r.variant for r in rows] == ['base', 'explicit', 'nomaps', 'bf16']
+    variants = ['base', 'explicit', 'nomaps', 'bf16', 'vae_bf16']
+    rows = run_benchmark(tiny_vpd, torch.device('cpu'), variants, modes=['backbone'],
+                         sizes=[(64, 64)], batch_sizes=[2], warmup=0, repeat=1,
+                         log=lambda m: None)
+    assert [r.variant for r in rows] == variants
     assert all(r.error is None and len(r.seconds) == 1 and r.seconds[0] > 0 for r in rows)
-    base, explicit, nomaps, bf16 = rows
+    base, explicit, nomaps, bf16, vae_bf16 = rows
     assert base.output_error is None and explicit.output_error < 1e-5
     assert nomaps.output_error < 1e-5  # features without maps = the leading channels
     assert 1e-4 < bf16.output_error < 0.2  # bf16 changes the numbers, a little
+    assert 1e-5 < vae_bf16.output_error < 0.2  # so does the encoder alone in bf16
     with torch.no_grad():  # counted in the steady state: class embeddings already cached
         img = torch.rand(2, 3, 64, 64) * 2 - 1
         tiny_vpd.backbone(img)

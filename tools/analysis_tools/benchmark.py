@@ -8,10 +8,10 @@
 The model is built once from the config: by default at its real architecture (SD-1.5 /
 SD-2.1 widths) with random weights, so no checkpoint is needed; ``--weights pretrained``
 loads the folders the config names (a tiny config always does). Each variant (``+``-joined
-switches: bf16, explicit, nomaps, channels_last, checkpointing, compile, lora; the first variant
-is the baseline) runs on a copy of that model with the same inputs, for every mode, batch
-size, image size and (sampling) step count. Prints a Markdown table and writes every
-figure, the machine and the reference rate to ``--out``. See
+switches: bf16, explicit, nomaps, channels_last, checkpointing, compile, lora, encode_each,
+vae_bf16; the first variant is the baseline) runs on a copy of that model with the same
+inputs, for every mode, batch size, image size and (sampling) step count. Prints a
+Markdown table and writes every figure, the machine and the reference rate to ``--out``. See
 :mod:`mmgeneralist.utils.benchmark` for what each mode and switch measures, and
 docs/benchmarks.md for the comparisons and their command lines.
 """

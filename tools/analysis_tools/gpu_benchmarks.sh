@@ -33,7 +33,9 @@ vpd=configs/vpd/vpd_sd15-fpn_8xb2-80k_ade20k-512x512.py
 run vpd_train "$vpd" --modes train --batch-sizes 8 --warmup 2 --repeat 5 \
   --variants explicit base bf16 bf16+checkpointing bf16+channels_last
 # 2. VPD at 512x512, batch 1: latency, the frozen VAE encoder's share, attention-map capture
-run vpd_infer "$vpd" --modes infer encode --warmup 3 --repeat 10 --variants explicit base bf16
+#    (vae_bf16: the frozen encoder alone in bf16 weights, the backbone's vae_dtype option)
+run vpd_infer "$vpd" --modes infer encode --warmup 3 --repeat 10 \
+  --variants explicit base bf16 vae_bf16
 run vpd_maps "$vpd" --modes backbone --warmup 3 --repeat 10 --variants nomaps base bf16+nomaps bf16
 # 3. the editor's 50-step edit of a 256x256 image (three guidance branches per step)
 run editor_sample configs/instruct_diffusion/instruct-diffusion_sd15_48xb64-200e_coco-stuff-256x256.py \

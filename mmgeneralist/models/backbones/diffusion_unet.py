@@ -149,6 +149,12 @@ class DiffusionUNetBackbone(BaseModule):
             (diffusers' ``enable_gradient_checkpointing``): less memory, more compute.
         autocast_dtype: run the UNet under ``torch.autocast`` in this dtype (e.g.
             ``'bfloat16'``); features are returned in float32 for the head.
+        vae_dtype: keep the frozen VAE encoder's weights in this dtype (e.g.
+            ``'bfloat16'``) and encode in it; the latent is handed to the UNet in the
+            image's dtype. At SD-1.5 shapes and 512 px the encoder costs more than the UNet
+            (``docs/benchmarks.md``); a device with bf16 units runs it faster in bf16, at
+            the cost measured there on the latent. ``None``: the loaded dtype (float32).
+            Not with FSDP, which flattens a module's parameters into one dtype.
         lora: train low-rank adapters instead of the UNet's weights (``peft.LoraConfig``
             arguments, e.g. ``dict(r=8)``; :func:`~mmgeneralist.diffusion.lora.add_lora`).
         init_cfg: unused; the weights come from ``pretrained``.
@@ -183,6 +189,7 @@ class DiffusionUNetBackbone(BaseModule):
                  freeze_unet: bool = False,
                  gradient_checkpointing: bool = False,
                  autocast_dtype: str | None = None,
+                 vae_dtype: str | None = None,
                  lora: dict | None = None,
                  init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
@@ -227,12 +234,11 @@ class DiffusionUNetBackbone(BaseModule):
         add_lora(self.unet, lora, train_also=self.lora_train_also)
         if gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
-        self.autocast_dtype = None
-        if autocast_dtype is not None:
-            self.autocast_dtype = getattr(torch, str(autocast_dtype), None)
-            if not isinstance(self.autocast_dtype, torch.dtype):
-                raise ValueError(f'autocast_dtype={autocast_dtype!r} is not a torch dtype name; '
-                                 "use e.g. 'bfloat16' or 'float16'")
+        self.autocast_dtype = _dtype(autocast_dtype, 'autocast_dtype')
+        if vae_dtype is not None:
+            # nn.Module's own cast: diffusers' ModelMixin.to() warns about fp32-only
+            # modules even when, as for AutoencoderKL, there are none
+            torch.nn.Module.to(self.vae, _dtype(vae_dtype, 'vae_dtype'))
 
         taps = taps if taps is not None else ('released' if mode == 'vpd' else 'block_ends')
         self.features = UpBlockFeatureTap(self.unet, taps)
@@ -322,7 +328,7 @@ class DiffusionUNetBackbone(BaseModule):
     def encode_image(self, img: torch.Tensor) -> torch.Tensor:
         """VAE latent (mode of the posterior), times the VAE's scaling factor when
         ``scale_latent``."""
-        latent = self.vae.encode(img.to(self.vae.dtype)).latent_dist.mode()
+        latent = self.vae.encode(img.to(self.vae.dtype)).latent_dist.mode().to(img.dtype)
         return latent * self.vae.config.scaling_factor if self.scale_latent else latent
 
     def forward(self,
@@ -369,3 +375,14 @@ class DiffusionUNetBackbone(BaseModule):
             self.attn_maps.reset()  # do not keep the graph alive between calls
         return tuple(feats)
 
+
+
+def _dtype(name: str | None, what: str) -> torch.dtype | None:
+    """The torch dtype named ``name`` (``None`` stays ``None``)."""
+    if name is None:
+        return None
+    dtype = getattr(torch, str(name), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"{what}={name!r} is not a torch dtype name; use e.g. 'bfloat16' or "
+                         "'float16'")
+    return dtype

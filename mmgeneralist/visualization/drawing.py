@@ -248,9 +248,10 @@ def _percent(share: float) -> str:
 # ---------------------------------------------------------------------------- segmentation
 
 
-def _legend(entries: Sequence[tuple[str, Sequence[int]]], height: int) -> np.ndarray:
+def _legend(entries: Sequence[tuple[str, Sequence[int]]], height: int,
+            min_width: int = 1) -> np.ndarray:
     """A white panel listing ``(text, colour)`` rows (a swatch and the text), in as many
-    columns as ``height`` needs."""
+    columns as ``height`` needs, at least ``min_width`` wide (e.g. its title's width)."""
     font = _font()
     row = font.line_height + 4
     swatch = font.size
@@ -258,7 +259,8 @@ def _legend(entries: Sequence[tuple[str, Sequence[int]]], height: int) -> np.nda
     columns = [entries[i:i + rows_per_col] for i in range(0, len(entries), rows_per_col)]
     col_widths = [swatch + 6 + max(font.width(t) for t, _ in col) for col in columns] or [0]
     width = sum(col_widths) + GAP * (len(columns) + 1)
-    panel = np.full((max(height, row + GAP), max(width, 1), 3), BACKGROUND, np.uint8)
+    panel = np.full((max(height, row + GAP), max(width, min_width, 1), 3), BACKGROUND,
+                    np.uint8)
     x = GAP
     for col, col_width in zip(columns, col_widths):
         for r, (text, color) in enumerate(col):
@@ -343,8 +345,9 @@ def draw_segmentation(image: np.ndarray,
         panels.append(_titled(paint(gt), 'ground truth'))
     panels.append(_titled(paint(labels), title or 'prediction'))
     legend_height = panels[0].shape[0]
-    legend = _titled(_legend(entries, legend_height - _font().line_height - GAP // 2),
-                     'classes (% predicted)' if gt is not None else 'classes', frame=False)
+    heading = 'classes (% predicted)' if gt is not None else 'classes'
+    legend = _titled(_legend(entries, legend_height - _font().line_height - GAP // 2,
+                             min_width=_font().width(heading)), heading, frame=False)
     return _hstack([*panels, legend])
 
 

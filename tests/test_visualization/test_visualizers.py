@@ -118,3 +118,21 @@ def test_edit_picture_marks_found_keypoints_and_lists_missing_ones():
     assert red.sum() > red_missing.sum() + 50
     with pytest.raises(ValueError, match='mask is 3x3'):
         draw_edit(image, edited, masks=[(np.ones((3, 3), bool), (0, 255, 0), 'x')])
+
+
+def test_legend_is_as_wide_as_its_title(monkeypatch):
+    """Short class names made the legend narrower than "classes (% predicted)", which was
+    then cut to "classes (%..." in every segmentation picture with a ground truth."""
+    from mmgeneralist.visualization import drawing
+    shown = []
+    ellipsize = drawing._ellipsize
+
+    def record(font, text, width):
+        shown.append(ellipsize(font, text, width))
+        return shown[-1]
+
+    monkeypatch.setattr(drawing, '_ellipsize', record)
+    labels = np.zeros((16, 16), np.int64)
+    drawing.draw_segmentation(np.zeros((16, 16, 3), np.uint8), labels, ['a'],
+                              ground_truth=labels)
+    assert 'classes (% predicted)' in shown, shown

@@ -262,11 +262,11 @@ def _apply_switches(model, switches: Sequence[str], mode: str) -> None:
         model.reuse_latents = False
     if 'vae_bf16' in switches:
         backbone = getattr(model, 'backbone', None)
-        if not hasattr(backbone, 'encode_image'):
+        if not hasattr(backbone, 'set_vae_dtype'):
             raise ValueError(f'the "vae_bf16" switch is for models with a diffusion backbone '
                              f'(VPD, GenPercept: its vae_dtype option); {type(model).__name__} '
                              'has none')
-        torch.nn.Module.to(backbone.vae, torch.bfloat16)  # as vae_dtype does
+        backbone.set_vae_dtype(torch.bfloat16)
     if 'channels_last' in switches:
         model.to(memory_format=torch.channels_last)
     if 'checkpointing' in switches:

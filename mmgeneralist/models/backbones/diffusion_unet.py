@@ -236,9 +236,7 @@ class DiffusionUNetBackbone(BaseModule):
             self.unet.enable_gradient_checkpointing()
         self.autocast_dtype = _dtype(autocast_dtype, 'autocast_dtype')
         if vae_dtype is not None:
-            # nn.Module's own cast: diffusers' ModelMixin.to() warns about fp32-only
-            # modules even when, as for AutoencoderKL, there are none
-            torch.nn.Module.to(self.vae, _dtype(vae_dtype, 'vae_dtype'))
+            self.set_vae_dtype(vae_dtype)
 
         taps = taps if taps is not None else ('released' if mode == 'vpd' else 'block_ends')
         self.features = UpBlockFeatureTap(self.unet, taps)
@@ -324,6 +322,15 @@ class DiffusionUNetBackbone(BaseModule):
         """The cross-attention context ``(B, tokens, D)`` of the configured ``context``."""
         return self.text(batch_size, class_ids, texts)
 
+    def set_vae_dtype(self, dtype: str | torch.dtype) -> None:
+        """Keep the frozen VAE's weights in ``dtype`` (``vae_dtype``); :meth:`encode_image`
+        then encodes in it."""
+        if not isinstance(dtype, torch.dtype):
+            dtype = _dtype(dtype, 'vae_dtype')
+        # nn.Module's own cast: diffusers' ModelMixin.to() warns about fp32-only modules
+        # even when, as for AutoencoderKL, there are none
+        torch.nn.Module.to(self.vae, dtype)
+
     @torch.no_grad()
     def encode_image(self, img: torch.Tensor) -> torch.Tensor:
         """VAE latent (mode of the posterior), times the VAE's scaling factor when
@@ -374,7 +381,6 @@ class DiffusionUNetBackbone(BaseModule):
         if self.attn_maps is not None:
             self.attn_maps.reset()  # do not keep the graph alive between calls
         return tuple(feats)
-
 
 
 def _dtype(name: str | None, what: str) -> torch.dtype | None:

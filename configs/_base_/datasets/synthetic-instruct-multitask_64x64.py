@@ -17,9 +17,12 @@ palette = ('red', 'green', 'blue', 'yellow', 'cyan', 'magenta')
 # one visible keypoint per sample: the real configs' 'all' (the released code's choice, which
 # names invisible keypoints without drawing them) would spend many of the tiny run's few
 # keypoint samples on unchanged targets
+# keypoint circles of radius 3 at 32 px (29 pixels; the real configs' 2 px minimum draws 13)
+keypoint_radius = 3
 keypoint_instruction = dict(type='KeypointInstruction', max_keypoints=1, palette=palette,
-                            select_from='visible')
-all_keypoints = dict(type='AllKeypointsInstruction', group_size=1, palette=palette)
+                            select_from='visible', min_radius=keypoint_radius)
+all_keypoints = dict(type='AllKeypointsInstruction', group_size=1, palette=palette,
+                     min_radius=keypoint_radius)
 # validation asks in one fixed wording, so that two evaluations of a model agree
 lowlight_instruction = 'Make the image brighter.'
 pose_meta_keys = ('id', 'img_id', 'img_path', 'category_id', 'ori_shape', 'img_shape',

@@ -460,13 +460,13 @@ def save_tiny_editor_sd(out_dir: str, images: torch.Tensor, seed: int = 0, steps
     tells "red" from "cyan" or "nose" from "left ankle" (the one-word change moves its
     output by 0.30 and 0.35 of a token's norm), and the UNet learnt to ignore the
     instruction. Its token embeddings are drawn 20x wider (0.4; the changes are then 0.85
-    and 1.32). Measured with the
-    keypoints config (1500 iterations, one thread): PCK@0.2 0.47 against 0.30 with CLIP's
-    initialisation, the box centre's being 0.16; the multi-task config's semantic mIoU
-    after 400 iterations was 7.7 and 8.3 (seeds 0 and 1), and 8.7 with CLIP's initialisation
-    (seed 1), the unchanged image's being 4.9. (A pooled-text path into the UNet's time
-    embedding, diffusers' ``addition_embed_type='text'``, placed keypoints better still, PCK
-    0.69 and 0.64, but its semantic masks fell to 8.5 and 4.2; it is not used.)
+    and 1.32). Measured with the keypoints config (1500 iterations, one thread): PCK@0.2
+    0.47 against 0.30 with CLIP's initialisation, the box centre's being 0.16; the
+    multi-task config's semantic mIoU after 400 iterations was 7.7 and 8.3 (seeds 0 and 1),
+    and 8.7 with CLIP's initialisation (seed 1), the unchanged image's being 4.9. (A
+    pooled-text path into the UNet's time embedding, diffusers'
+    ``addition_embed_type='text'``, placed keypoints better still, PCK 0.69 and 0.64, but
+    its semantic masks fell to 8.5 and 4.2; it is not used.)
 
     Args:
         out_dir: the folder to write (as :func:`save_tiny_stable_diffusion`).

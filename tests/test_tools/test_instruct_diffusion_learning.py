@@ -60,6 +60,17 @@ def _unchanged(self, images, instructions, generator=None, **kwargs):
     return images.clamp(-1, 1)
 
 
+def _train_against_unchanged(runner, keys) -> tuple[dict, dict]:
+    """Train with ``runner``; return its last validation's ``keys`` and those of the same
+    validation run with the trivial editor (:func:`_unchanged`)."""
+    runner.train()
+    hub = runner.message_hub
+    model = {k: float(hub.get_scalar(f'val/{k}').current()) for k in keys}
+    with mock.patch.object(InstructionEditor, 'edit', _unchanged):
+        trivial = {k: float(v) for k, v in runner.val_loop.run().items() if k in keys}
+    return model, trivial
+
+
 @pytest.mark.slow(seconds=340)  # one thread of the CI machine
 def test_tiny_editor_beats_trivial_predictors(tiny_editor_sd_dir, synthetic_editor_root,
                                               tmp_path):
@@ -67,11 +78,7 @@ def test_tiny_editor_beats_trivial_predictors(tiny_editor_sd_dir, synthetic_edit
     cfg = load_config(TINY, tmp_path, **_overrides(tiny_editor_sd_dir, synthetic_editor_root,
                                                     iters))
     runner = Runner.from_cfg(cfg)
-    runner.train()
-    hub = runner.message_hub
-    model = {k: float(hub.get_scalar(f'val/{k}').current()) for k in KEYS}
-    with mock.patch.object(InstructionEditor, 'edit', _unchanged):
-        trivial = {k: float(v) for k, v in runner.val_loop.run().items() if k in KEYS}
+    model, trivial = _train_against_unchanged(runner, KEYS)
     print('tiny InstructDiffusion editor vs the unchanged image:')
     for k in KEYS:
         print(f'  {k:20s} {model[k]:8.3f} vs {trivial[k]:8.3f}')
@@ -116,13 +123,8 @@ def test_tiny_editor_learns_keypoints(tiny_editor_sd_dir, synthetic_editor_root,
     eye's OKS is below 0.1 at 2 px), and both stay about 0."""
     cfg = load_config(KEYPOINTS, tmp_path,
                       **_own_overrides(tiny_editor_sd_dir, synthetic_editor_root, 'keypoint'))
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    hub = runner.message_hub
     keys = ('coco/AP', 'coco/AP .5', 'PCK')
-    model = {k: float(hub.get_scalar(f'val/{k}').current()) for k in keys}
-    with mock.patch.object(InstructionEditor, 'edit', _unchanged):
-        trivial = {k: float(v) for k, v in runner.val_loop.run().items() if k in keys}
+    model, trivial = _train_against_unchanged(Runner.from_cfg(cfg), keys)
     print(f'tiny editor after {cfg.train_cfg.max_iters} keypoint iterations vs the box centre:')
     for k in keys:
         print(f'  {k:12s} {model[k]:6.3f} vs {trivial[k]:6.3f}')

@@ -84,6 +84,29 @@ def multitask_overrides(tiny_sd_dir, root, **extra) -> dict:
     return opts
 
 
+#: the generated folder of each task of the tiny InstructDiffusion editor's configs
+EDITOR_FOLDERS = dict(keypoint='coco_keypoints', semantic='ade', referring='refcoco',
+                      lowlight='restoration')
+
+
+def editor_task_overrides(sd_dir, root, task) -> dict:
+    """Overrides pointing one task's tiny editor config (``..._synthetic-<task>-32x32.py``,
+    data root ``data/synthetic``) at ``root``: its validation and test data, and its
+    training data (the keypoints config trains on keypoints alone, the others on the
+    multi-task mixture)."""
+    opts = {'model.pretrained': sd_dir}
+    for loader in ('val_dataloader', 'test_dataloader'):
+        opts[f'{loader}.dataset.data_root'] = f'{root}/{EDITOR_FOLDERS[task]}'
+    if task == 'keypoint':  # trains on keypoints alone; CocoMetric then PCKAccuracy
+        opts['train_dataloader.dataset.data_root'] = f'{root}/{EDITOR_FOLDERS[task]}'
+        ann = f'{root}/coco_keypoints/annotations/person_keypoints_val2017.json'
+        opts['val_evaluator.0.ann_file'] = opts['test_evaluator.0.ann_file'] = ann
+        return opts
+    for task_, folder in EDITOR_FOLDERS.items():
+        opts[f'train_dataloader.dataset.datasets.{task_}.data_root'] = f'{root}/{folder}'
+    return opts
+
+
 # ------------------------------------------------------------------ parallel runs (xdist)
 def worker_threads() -> int:
     """The intra-op threads each test process may use: the cores shared among pytest-xdist's

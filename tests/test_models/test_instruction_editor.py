@@ -194,3 +194,23 @@ def test_residual_editor_that_changes_nothing_reconstructs_the_source(tiny_sd_di
     with torch.no_grad():
         recon = editor.vae.decode(editor.source_latents(image)).sample.clamp(-1, 1)
     torch.testing.assert_close(edited, recon, rtol=1e-4, atol=1e-4)
+
+
+def test_other_samplers_share_the_training_schedule(tiny_sd_dir, pix2pix_dir):
+    """``build_sampler`` (what benchmark_samplers.py swaps in) builds any diffusers sampler on
+    the config's training schedule and prediction type, or, when the config sets none, on the
+    folder's scheduler config, as the model's own sampler is built."""
+    editor = InstructionEditor(
+        tiny_sd_dir, noise_scheduler=dict(type='DDPMScheduler', beta_schedule='linear',
+                                          beta_start=1e-4, beta_end=0.02,
+                                          prediction_type='sample'))
+    assert type(editor.build_sampler()).__name__ == 'EulerAncestralDiscreteScheduler'
+    sampler = editor.build_sampler(dict(type='DPMSolverMultistepScheduler'))
+    assert type(sampler).__name__ == 'DPMSolverMultistepScheduler'
+    for key in ('beta_schedule', 'beta_start', 'beta_end', 'prediction_type'):
+        assert sampler.config[key] == editor.noise_scheduler.config[key], key
+    folder = InstructionEditor(pix2pix_dir, test_scheduler=dict(type='DDIMScheduler'))
+    again = folder.build_sampler(dict(type='DDIMScheduler'))
+    assert dict(again.config) == dict(folder.test_scheduler.config)
+    with pytest.raises(ValueError, match='unknown diffusers scheduler'):
+        folder.build_sampler(dict(type='TurboScheduler'))

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmgeneralist.utils.benchmark import PeakMemory, count_flops, parse_variant, run_benchmark
 from mmgeneralist.utils.random_models import build_model
 
-from ..conftest import TINY_VPD_CONFIG, run_tool, worker_threads
+from ..conftest import ROOT, TINY_VPD_CONFIG, editor_task_overrides, run_tool, worker_threads
 
 
 @pytest.fixture(scope='module')
@@ -109,3 +109,39 @@ def test_command_line_prints_a_table_and_writes_json(tiny_sd_dir, tmp_path):
                    check=False)
     assert bad.returncode == 1 and 'unknown switch' in bad.stderr
     assert 'Traceback' not in bad.stderr
+
+
+TINY_LOWLIGHT_EDITOR = (f'{ROOT}/configs/instruct_diffusion/'
+                        'instruct-diffusion_tiny_1xb8-1k_synthetic-lowlight-32x32.py')
+
+
+def test_sampler_benchmark_runs_each_sampler_on_the_test_split(tiny_editor_sd_dir,
+                                                              synthetic_editor_root, tmp_path):
+    """benchmark_samplers.py on a checkpoint of the tiny editor (its low-light config): one
+    test run per NAME:STEPS, each with the sampler asked for, on the training schedule; a
+    table and a JSON. The edits are seeded, so the same sampler twice scores the same; a
+    different sampler or step count samples differently."""
+    opts = editor_task_overrides(tiny_editor_sd_dir, synthetic_editor_root, 'lowlight')
+    cfg = Config.fromfile(TINY_LOWLIGHT_EDITOR)
+    torch.manual_seed(0)
+    model = build_model(cfg, tiny_editor_sd_dir, random=False)
+    checkpoint = tmp_path / 'editor.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    out = tmp_path / 'samplers.json'
+    proc = run_tool('tools/analysis_tools/benchmark_samplers.py', TINY_LOWLIGHT_EDITOR,
+                    str(checkpoint), '--samplers', 'DDIMScheduler:2', 'DDIMScheduler:2',
+                    'DPMSolverMultistepScheduler:3', '--threads', str(worker_threads()),
+                    '--out', str(out), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                    *[f'{k}={v}' for k, v in opts.items()])
+    rows = json.loads(out.read_text())['samplers']
+    assert [(r['sampler'], r['steps']) for r in rows] == [
+        ('DDIMScheduler', 2), ('DDIMScheduler', 2), ('DPMSolverMultistepScheduler', 3)]
+    for row in rows:
+        assert row['wall_s'] > 0 and set(row['metrics']) >= {'PSNR', 'SSIM'}, row
+        # the tiny config trains on SD's schedule, predicting the sample: so does each sampler
+        assert row['scheduler_config']['beta_schedule'] == 'scaled_linear'
+        assert row['scheduler_config']['prediction_type'] == 'sample'
+    assert rows[0]['metrics'] == rows[1]['metrics']
+    assert rows[2]['metrics']['PSNR'] != rows[0]['metrics']['PSNR']
+    table = proc.stdout[proc.stdout.index('samplers on'):]
+    assert 'DPMSolverMultistepScheduler' in table and 'PSNR' in table

@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 
 from mmgeneralist.models.editors import InstructionEditor
 
-from ..conftest import ROOT, load_config
+from ..conftest import EDITOR_FOLDERS, ROOT, editor_task_overrides, load_config
 
 CONFIGS = f'{ROOT}/configs/instruct_diffusion'
 TINY = f'{CONFIGS}/instruct-diffusion_tiny_1xb8-1k_synthetic-multitask-32x32.py'
@@ -32,8 +32,6 @@ OWN_CONFIGS = {
     'referring': ('instruct-diffusion_tiny_1xb8-1k_synthetic-refcoco-32x32.py', 'cIoU'),
     'lowlight': ('instruct-diffusion_tiny_1xb8-1k_synthetic-lowlight-32x32.py', 'PSNR'),
 }
-FOLDERS = dict(keypoint='coco_keypoints', semantic='ade', referring='refcoco',
-               lowlight='restoration')
 #: the keypoints config (mmpose's runner), which trains its own model, on keypoints alone
 KEYPOINTS = f'{CONFIGS}/instruct-diffusion_tiny_1xb8-1.5k_synthetic-keypoints-32x32.py'
 KEYS = ('keypoint/coco/AP', 'semantic/mIoU', 'referring/cIoU', 'lowlight/PSNR',
@@ -43,7 +41,7 @@ KEYS = ('keypoint/coco/AP', 'semantic/mIoU', 'referring/cIoU', 'lowlight/PSNR',
 def _overrides(sd_dir, root, iters=None) -> dict:
     opts = {'model.pretrained': sd_dir}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        for task, folder in FOLDERS.items():
+        for task, folder in EDITOR_FOLDERS.items():
             opts[f'{loader}.dataset.datasets.{task}.data_root'] = f'{root}/{folder}'
     ann = f'{root}/coco_keypoints/annotations/person_keypoints_val2017.json'
     for evaluator in ('val_evaluator', 'test_evaluator'):
@@ -92,25 +90,11 @@ def test_tiny_editor_beats_trivial_predictors(tiny_editor_sd_dir, synthetic_edit
 
     # each task's own config, in its own codebase's runner, on the saved weights: the same
     for task, (name, key) in OWN_CONFIGS.items():
-        own = load_config(f'{CONFIGS}/{name}', tmp_path / task,
-                          **_own_overrides(tiny_editor_sd_dir, synthetic_editor_root, task))
+        own = load_config(f'{CONFIGS}/{name}', tmp_path / task, **editor_task_overrides(
+            tiny_editor_sd_dir, synthetic_editor_root, task))
         own.load_from = str(tmp_path / f'iter_{iters}.pth')
         metrics = Runner.from_cfg(own).test()
         assert float(metrics[key]) == pytest.approx(model[f'{task}/{key}'], abs=1e-6), task
-
-
-def _own_overrides(sd_dir, root, task) -> dict:
-    opts = {'model.pretrained': sd_dir}
-    for loader in ('val_dataloader', 'test_dataloader'):
-        opts[f'{loader}.dataset.data_root'] = f'{root}/{FOLDERS[task]}'
-    if task == 'keypoint':  # trains on keypoints alone; CocoMetric then PCKAccuracy
-        opts['train_dataloader.dataset.data_root'] = f'{root}/{FOLDERS[task]}'
-        ann = f'{root}/coco_keypoints/annotations/person_keypoints_val2017.json'
-        opts['val_evaluator.0.ann_file'] = opts['test_evaluator.0.ann_file'] = ann
-        return opts
-    for task_, folder in FOLDERS.items():
-        opts[f'train_dataloader.dataset.datasets.{task_}.data_root'] = f'{root}/{folder}'
-    return opts
 
 
 @pytest.mark.slow(seconds=540)  # one thread of the CI machine
@@ -121,8 +105,8 @@ def test_tiny_editor_learns_keypoints(tiny_editor_sd_dir, synthetic_editor_root,
     circle and so returns the crop's centre, which is the box's. COCO AP is printed for
     both: at 32 px crops of persons about 25 px tall it asks for sub-pixel placement (an
     eye's OKS is below 0.1 at 2 px), and both stay about 0."""
-    cfg = load_config(KEYPOINTS, tmp_path,
-                      **_own_overrides(tiny_editor_sd_dir, synthetic_editor_root, 'keypoint'))
+    cfg = load_config(KEYPOINTS, tmp_path, **editor_task_overrides(
+        tiny_editor_sd_dir, synthetic_editor_root, 'keypoint'))
     keys = ('coco/AP', 'coco/AP .5', 'PCK')
     model, trivial = _train_against_unchanged(Runner.from_cfg(cfg), keys)
     print(f'tiny editor after {cfg.train_cfg.max_iters} keypoint iterations vs the box centre:')

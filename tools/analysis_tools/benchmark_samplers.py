@@ -11,9 +11,11 @@ so it shares the training noise schedule), ``num_inference_steps`` set to ``STEP
 a table (sampler, steps, wall seconds, the main metrics) and writes all metrics, the
 timings, the thread count and the machine to ``--out`` as JSON.
 
-The model must have ``test_scheduler``, ``noise_scheduler`` and ``num_inference_steps`` (the
-pixel generalist, :class:`~mmgeneralist.models.PixelDiffusionGeneralist`). A sampler that
-fails is reported (with its traceback) and the others still run; the exit status is then 1.
+The model must have ``test_scheduler``, ``noise_scheduler``, ``num_inference_steps`` and
+``build_sampler``: the pixel generalist (:class:`~mmgeneralist.models.PixelDiffusionGeneralist`)
+and the InstructDiffusion editor (:class:`~mmgeneralist.models.InstructionEditor`). A sampler
+that fails is reported (with its traceback) and the others still run; the exit status is
+then 1.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from collections.abc import Sequence
 DEFAULT_SAMPLERS = ('DDIMScheduler:50', 'DPMSolverMultistepScheduler:10',
                     'DPMSolverMultistepScheduler:20')
 #: The metrics printed in the table: keys whose last ``/`` part is one of these.
-TABLE_METRICS = ('mIoU', 'rmse', 'PQ', 'PSNR', 'SSIM')
+TABLE_METRICS = ('mIoU', 'rmse', 'PQ', 'AP', 'PCK', 'cIoU', 'PSNR', 'SSIM')
 #: What the sampler is asked for on top of the training schedule (as the model does).
 SCHEDULE_KEYS = ('clip_sample', 'clip_sample_range', 'timestep_spacing', 'steps_offset',
                  'prediction_type', 'thresholding', 'sample_max_value')
@@ -170,11 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = Runner.from_cfg(cfg)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         missing = [a for a in ('test_scheduler', 'noise_scheduler', 'num_inference_steps',
-                               'signal_scale') if not hasattr(model, a)]
+                               'build_sampler') if not hasattr(model, a)]
         if missing:
             raise ValueError(f'{type(model).__name__} has no {", ".join(missing)}: this tool '
                              'benchmarks the samplers of a diffusion model such as '
-                             'PixelDiffusionGeneralist')
+                             'PixelDiffusionGeneralist or InstructionEditor')
         # unknown scheduler names fail here, before any test run
         built = [(name, steps, sampler_for(model, name))
                  for name, steps in samplers]
@@ -191,7 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         model.num_inference_steps = steps
         row = dict(sampler=name, steps=steps,
                    scheduler_config={k: scheduler.config.get(k) for k in init_keys(scheduler)},
-                   notes=schedule_notes(name, scheduler, model.signal_scale))
+                   # the generalist clips its x0 estimates to +-signal_scale; the editor's
+                   # latents are not bounded
+                   notes=schedule_notes(name, scheduler, model.signal_scale)
+                   if hasattr(model, 'signal_scale') else [])
         print(f'\n=== {name}, {steps} steps, {threads} thread(s), {num_samples} samples ===',
               flush=True)
         start = time.perf_counter()

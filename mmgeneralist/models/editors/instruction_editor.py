@@ -131,10 +131,9 @@ class InstructionEditor(BaseModel):
                 type='DDPMScheduler', **{k: folder_config[k] for k in _SCHEDULE_KEYS
                                          if k in folder_config})
         self.noise_scheduler = build_scheduler(noise_scheduler)
-        self.test_scheduler = build_scheduler(
-            test_scheduler or dict(type='EulerAncestralDiscreteScheduler'),
-            base_config=sampler_base if sampler_base is not None else
-            self.noise_scheduler.config)
+        self._sampler_base = (sampler_base if sampler_base is not None else
+                              self.noise_scheduler.config)
+        self.test_scheduler = self.build_sampler(test_scheduler)
         self.num_inference_steps = num_inference_steps
         self.seed = seed
         self.residual = residual
@@ -144,6 +143,13 @@ class InstructionEditor(BaseModel):
             raise ValueError(f'max_edits_per_call must be >= 1 or None; got '
                              f'{max_edits_per_call}')
         self.max_edits_per_call = max_edits_per_call
+
+    def build_sampler(self, cfg: dict | None = None):
+        """A sampler (``cfg``, default Euler ancestral: the InstructPix2Pix pipeline's) on
+        the training noise schedule, or on the folder's scheduler config when the config
+        sets no training schedule, as the pipeline does."""
+        return build_scheduler(cfg or dict(type='EulerAncestralDiscreteScheduler'),
+                               base_config=self._sampler_base)
 
     # ------------------------------------------------------------------ parts
     def train(self, mode: bool = True):
